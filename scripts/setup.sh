@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Install everything the lab and its tests need, on a fresh Debian/Ubuntu machine or a conda-less
+# laptop: a Python venv (.venv) with the pinned packages, PostgreSQL + PostGIS (Debian packages)
+# for the local STAC API, and Azurite (npm) for the local Azure Blob Storage.
+# Idempotent: a stamp file records what was installed, so a second run takes a second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+stamp=.setup-stamp
+want=$(cat pyproject.toml constraints.txt package.json package-lock.json scripts/setup.sh | sha256sum | cut -c1-16)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x .venv/bin/labhelpers ] && [ -x node_modules/.bin/azurite-blob ]; then
+  exit 0
+fi
+
+say() { printf '\n==> %s\n' "$*"; }
+
+# --- Debian packages: PostgreSQL with PostGIS (pgstac needs both) ---------------------------
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+have_postgis() { ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; }
+if [ -z "$(pg_bin)" ] || ! have_postgis || ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  say "Installing PostgreSQL, PostGIS and Node.js from Debian packages"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  if ! command -v apt-get >/dev/null; then
+    echo "error: PostgreSQL+PostGIS and Node.js are needed and this is not a Debian/Ubuntu machine." >&2
+    echo "Install them with your package manager (postgresql, postgis, nodejs, npm), then re-run." >&2
+    exit 1
+  fi
+  $SUDO apt-get update -q
+  pkgs="postgresql postgresql-contrib"
+  # the PostGIS package is named after the server's major version
+  pgver=$(apt-cache depends postgresql 2>/dev/null | sed -n 's/.*Depends: postgresql-\([0-9][0-9]*\)$/\1/p' | head -n 1)
+  pkgs="$pkgs postgresql-${pgver:-15}-postgis-3"
+  command -v node >/dev/null || pkgs="$pkgs nodejs"
+  command -v npm >/dev/null || pkgs="$pkgs npm"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $pkgs
+fi
+
+# --- Python packages -------------------------------------------------------------------------
+if [ ! -x .venv/bin/python ]; then
+  say "Creating the Python virtual environment .venv"
+  "$PY" -m venv .venv
+fi
+say "Installing Python packages (pinned; constraints.txt)"
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -c constraints.txt -e ".[offline,test,grade]"
+.venv/bin/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (labhelpers)" >/dev/null
+
+# --- npm packages: Azurite ---------------------------------------------------------------------
+say "Installing Azurite (npm)"
+npm ci --no-audit --no-fund --loglevel=error
+
+echo "$want" > "$stamp"
+say "Set-up complete"
