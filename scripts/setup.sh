@@ -18,7 +18,7 @@ say() { printf '\n==> %s\n' "$*"; }
 # --- Debian packages: PostgreSQL with PostGIS (pgstac needs both) ---------------------------
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 have_postgis() { ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; }
-if [ -z "$(pg_bin)" ] || ! have_postgis || ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+if [ -z "$(pg_bin)" ] || ! have_postgis || ! command -v gdalinfo >/dev/null || ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   say "Installing PostgreSQL, PostGIS and Node.js from Debian packages"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   if ! command -v apt-get >/dev/null; then
@@ -27,7 +27,7 @@ if [ -z "$(pg_bin)" ] || ! have_postgis || ! command -v node >/dev/null || ! com
     exit 1
   fi
   $SUDO apt-get update -q
-  pkgs="postgresql postgresql-contrib"
+  pkgs="postgresql postgresql-contrib gdal-bin"
   # the PostGIS package is named after the server's major version
   pgver=$(apt-cache depends postgresql 2>/dev/null | sed -n 's/.*Depends: postgresql-\([0-9][0-9]*\)$/\1/p' | head -n 1)
   pkgs="$pkgs postgresql-${pgver:-15}-postgis-3"
