@@ -1,0 +1,85 @@
+"""A Dask cluster for the lab: a Dask Gateway cluster where one is configured, a local one otherwise.
+
+Dask splits an array computation into a *task graph* of small tasks (read this chunk, take that
+median). A *scheduler* hands tasks to *workers*, processes that each hold some chunks in memory.
+A *cluster* is a scheduler plus its workers; the *client* is your notebook's connection to it.
+
+On the Planetary Computer Hub, a Dask Gateway started clusters on cloud machines. The Hub and
+its gateway were retired in June 2024, so:
+
+* where a gateway is configured (``DASK_GATEWAY__ADDRESS``, dask's ``gateway.address`` config,
+  or the offline stand-in's real dask-gateway-server), :func:`start_cluster` asks it for a
+  ``GatewayCluster``;
+* otherwise it starts a ``LocalCluster``: the same scheduler and workers, as processes on your
+  machine.
+
+Either way ``cluster.adapt(minimum, maximum)`` lets Dask add workers while there is work and
+remove them when idle, and the dashboard link shows the task stream live.
+"""
+
+from __future__ import annotations
+
+import dask
+import requests
+from distributed import Client, LocalCluster
+
+from labhelpers.settings import get_settings
+from labhelpers.stac import ServiceError
+
+GATEWAY_TIMEOUT = 30  # seconds to wait for a configured gateway before giving up
+
+
+def gateway_address(profile: str | None = None) -> str | None:
+    """The configured Dask Gateway address, or None: the profile's, else dask's ``gateway.address``."""
+    return get_settings(profile).gateway_address or dask.config.get("gateway.address", None)
+
+
+def _gateway(address: str, profile: str | None):
+    from dask_gateway import BasicAuth, Gateway
+
+    settings = get_settings(profile)
+    try:
+        requests.get(f"{address.rstrip('/')}/api/health", timeout=GATEWAY_TIMEOUT).raise_for_status()
+    except requests.RequestException as err:
+        raise ServiceError(
+            f"The Dask Gateway at {address} did not answer within {GATEWAY_TIMEOUT} s ({type(err).__name__}). "
+            "Start it (`labhelpers offline up`), fix DASK_GATEWAY__ADDRESS, or unset it to use a LocalCluster."
+        ) from err
+    auth = settings.gateway_auth
+    kwargs = {}
+    if auth.get("type") == "basic":
+        kwargs["auth"] = BasicAuth(auth["username"], auth["password"])
+    proxy = settings.gateway_proxy_address or dask.config.get("gateway.proxy-address", None)
+    return Gateway(address, proxy_address=proxy, **kwargs)
+
+
+def start_cluster(minimum: int = 1, maximum: int = 4, profile: str | None = None):
+    """Start an adaptive cluster and return ``(cluster, client)``; prints the dashboard link.
+
+    ``minimum``/``maximum`` bound the number of workers ``adapt`` may run (the original lab used
+    4..24 on the Hub; a laptop wants 1..4). Call :func:`shutdown` when done.
+    """
+    if not 0 <= minimum <= maximum:
+        raise ValueError(f"Need 0 <= minimum <= maximum workers; got minimum={minimum}, maximum={maximum}.")
+    address = gateway_address(profile)
+    if address:
+        gateway = _gateway(address, profile)
+        cluster = gateway.new_cluster()
+        kind = f"GatewayCluster from {address}"
+    else:
+        cluster = LocalCluster(n_workers=minimum, threads_per_worker=1, dashboard_address=":0")
+        kind = "LocalCluster (no Dask Gateway configured)"
+    cluster.adapt(minimum=minimum, maximum=maximum)
+    client = Client(cluster) if not address else cluster.get_client()
+    print(f"{kind}: adaptive, {minimum}-{maximum} workers")
+    print(f"Dashboard: {cluster.dashboard_link}")
+    return cluster, client
+
+
+def shutdown(cluster, client) -> None:
+    """Close the client and shut the cluster down (a gateway cluster stops its workers too)."""
+    client.close()
+    if hasattr(cluster, "shutdown"):
+        cluster.shutdown()
+    else:
+        cluster.close()

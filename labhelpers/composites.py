@@ -1,0 +1,64 @@
+"""Composites: many scenes reduced to one picture per period.
+
+A single scene is often cloudy. The *median* over a stack of scenes, per pixel, ignores the
+occasional bright cloud or dark shadow (they are outliers) and NaNs (no data, masked clouds),
+so it is the standard way to make a clean composite.
+
+Two ways to make monthly composites, with different meanings:
+
+* :func:`monthly` groups by calendar month (``groupby("time.month")``): every January of every
+  year goes into one January composite. 12 climatological months, however many years.
+* :func:`monthly_resample` resamples the time axis into consecutive months (``resample("MS")``,
+  month start; pandas >= 2.2 no longer accepts ``"1M"``): one composite per *year-month*. Six
+  years give 72 composites, and months without a clear scene are all-NaN.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+from xrspatial.multispectral import true_color as _xrs_true_color
+
+
+def _time_in_one_chunk(da: xr.DataArray) -> xr.DataArray:
+    # A median needs all values of a pixel at once: with dask, time must be one chunk.
+    return da.chunk({"time": -1}) if da.chunks is not None else da
+
+
+def median(da: xr.DataArray, dim: str = "time") -> xr.DataArray:
+    """Per-pixel median over ``dim``, skipping NaN (no data, masked clouds)."""
+    out = _time_in_one_chunk(da).median(dim, skipna=True, keep_attrs=True)
+    out.attrs["composite"] = f"median over {dim}"
+    return out
+
+
+def monthly(da: xr.DataArray) -> xr.DataArray:
+    """Median per calendar month, pooling all years: dims ``(month, ...)`` with month 1..12 present in the data."""
+    out = _time_in_one_chunk(da).groupby("time.month").median("time", skipna=True, keep_attrs=True)
+    out.attrs["composite"] = "median per calendar month (all years pooled)"
+    return out
+
+
+def monthly_resample(da: xr.DataArray) -> xr.DataArray:
+    """Median per year-month (``resample(time="MS")``): one composite per month of every year."""
+    out = _time_in_one_chunk(da).resample(time="MS").median("time", skipna=True, keep_attrs=True)
+    out.attrs["composite"] = "median per year-month (resample MS)"
+    return out
+
+
+def true_color(da: xr.DataArray, c: float = 10.0, th: float = 0.125) -> xr.DataArray:
+    """An RGBA uint8 image ``(y, x, band)`` from the red, green and blue bands of a 2-D composite.
+
+    Uses xarray-spatial's ``true_color``: each band is stretched from its own min to max and
+    passed through a sigmoid (contrast ``c``, brightness threshold ``th``). NaN pixels become
+    transparent (alpha 0). ``da`` must have a ``band`` coordinate with red, green and blue.
+    """
+    missing = {"red", "green", "blue"} - set(map(str, da["band"].values))
+    if missing:
+        raise ValueError(f"true_color needs bands red, green and blue; missing {sorted(missing)}.")
+    if set(da.dims) - {"band", "y", "x"}:
+        raise ValueError(f"true_color takes one 2-D composite (band, y, x); got dims {da.dims}. Reduce time first.")
+    r, g, b = (da.sel(band=name) for name in ("red", "green", "blue"))
+    # xrspatial's `nodata` marks pixels <= nodata transparent; reflectance can be ~0, so use -inf
+    # and let NaN alone mark no data.
+    return _xrs_true_color(r, g, b, nodata=-np.inf, c=c, th=th)
