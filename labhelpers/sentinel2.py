@@ -108,6 +108,7 @@ def stack(
     epsg: int | None = None,
     mask_clouds: bool = False,
     chunksize: int = 2048,
+    harmonize: bool = True,
 ) -> xr.DataArray:
     """Stack Sentinel-2 L2A ``items`` into float32 surface reflectance ``(time, band, y, x)``.
 
@@ -120,6 +121,7 @@ def stack(
     epsg : output CRS; default the most common among the items (MPC hrefs span UTM zones)
     mask_clouds : set pixels whose SCL class is in :data:`SCL_MASKED` to NaN (loads SCL too)
     chunksize : dask chunk size in pixels (y and x)
+    harmonize : apply each item's :func:`boa_offset`; ``False`` only to *see* the baseline jump
 
     The result is lazy (dask): nothing is read until you ``.compute()`` or ``.persist()``.
     ``attrs["boa_offset_applied"]`` records that the baseline offset has been applied.
@@ -148,7 +150,7 @@ def stack(
     )
 
     # Offset per scene, looked up by id (stackstac sorts items by date).
-    offsets = {i.id if isinstance(i, pystac.Item) else i["id"]: boa_offset(i) for i in items}
+    offsets = {i.id if isinstance(i, pystac.Item) else i["id"]: boa_offset(i) if harmonize else 0 for i in items}
     offset = xr.DataArray(
         np.array([offsets[i] for i in raw["id"].values], dtype="float32"), dims="time"
     )
@@ -166,7 +168,7 @@ def stack(
 
     reflectance.attrs.update(raw.attrs)
     reflectance.attrs.update(
-        boa_offset_applied=True,
+        boa_offset_applied=bool(harmonize),
         units="surface reflectance (0-1)",
         epsg=epsg,
         resolution=resolution,

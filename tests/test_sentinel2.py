@@ -197,3 +197,14 @@ def test_true_color_equals_numpy_on_real_pixels(real_stack):
     # float32 vs float64 rounding can move a value across an integer boundary: allow 1 level
     assert np.abs(rgba.astype(int) - expected.astype(int)).max() <= 1
     assert (rgba[..., 3] == 0).sum() == np.isnan(r).sum() > 0
+
+
+def test_harmonize_false_shows_the_raw_baseline_jump(tmp_path, real_stack):
+    folder = write_copy(tmp_path / "tile", offset=1000)
+    new = pystac.Item.from_dict(mpc_item(folder, baseline="05.10", item_id="S2A_MSIL2A_20230219T112121_R037_T29RKH_20230219T142300",
+                                         datetime="2023-02-19T11:21:21Z"))
+    raw = sentinel2.stack([new], assets=("B04",), resolution=100, harmonize=False).compute()
+    assert raw.attrs["boa_offset_applied"] is False
+    jump = raw.values - real_stack.sel(band=["red"]).values
+    assert np.isfinite(jump).sum() > 1000
+    np.testing.assert_allclose(jump[np.isfinite(jump)], 0.1, atol=1e-5)

@@ -1,0 +1,124 @@
+"""``labhelpers run``: execute every lab notebook with papermill, as CI and instructors do.
+
+Each notebook runs top to bottom in a fresh kernel, like a student pressing "Run all". Its
+``parameters`` cell can be overridden (``-p resolution 200``), which is how the same notebook
+runs on the Planetary Computer or on the offline stand-in. Executed notebooks and HTML copies
+go to ``build/notebooks/``; the first failing cell stops the run with the notebook's name, the
+cell number and the error.
+
+``--update`` writes the executed notebooks back over ``notebooks/`` (outputs included): that is
+how the committed outputs, which nbval checks, are regenerated. It injects no parameter cell;
+the profile comes from ``LABHELPERS_PROFILE`` so the committed notebooks stay as students see them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+
+
+def notebooks(only: list[str] | None = None) -> list[Path]:
+    """The lab notebooks in order (``01_…`` to ``06_…``), optionally only those whose name contains a filter."""
+    found = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    if only:
+        found = [p for p in found if any(o in p.name for o in only)]
+        if not found:
+            raise SystemExit(f"No notebook in {NOTEBOOKS} matches {only}.")
+    return found
+
+
+def _parse_value(text: str):
+    import ast
+
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def execute(path: Path, out: Path, parameters: dict, timeout: int, inject: bool = True) -> float:
+    """Run one notebook with papermill into ``out``; returns seconds. Raises on the first failing cell."""
+    import papermill
+
+    t0 = time.monotonic()
+    papermill.execute_notebook(
+        str(path),
+        str(out),
+        parameters=parameters if inject else None,
+        kernel_name="python3",
+        cwd=str(path.parent),
+        progress_bar=False,
+        execution_timeout=timeout,
+    )
+    return time.monotonic() - t0
+
+
+def to_html(ipynb: Path) -> Path:
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_filename(str(ipynb))
+    html = ipynb.with_suffix(".html")
+    html.write_text(body, encoding="utf-8")
+    return html
+
+
+def _failure(err) -> str:
+    cell = getattr(err, "exec_count", None)
+    ename, evalue = getattr(err, "ename", type(err).__name__), getattr(err, "evalue", str(err))
+    return f"cell {cell}: {ename}: {evalue}" if cell is not None else f"{ename}: {evalue}"
+
+
+def run(profile: str = "offline", out: Path = ROOT / "build" / "notebooks", only=None,
+        parameters: dict | None = None, timeout: int = 1800, update: bool = False, size: str = "ci") -> int:
+    """Execute the notebooks; start the offline stand-in first when needed (and stop it after)."""
+    started_here = False
+    if profile == "offline":
+        from labhelpers.offline import services
+
+        state = services.up(size=size)
+        started_here = not state.get("already_running")
+    if update and parameters:
+        raise SystemExit("--update regenerates the committed notebooks as students see them: it takes no -p.")
+    os.environ["LABHELPERS_PROFILE"] = profile  # the kernels inherit it
+    out.mkdir(parents=True, exist_ok=True)
+    params = {"profile": profile, **(parameters or {})}
+    total = time.monotonic()
+    try:
+        for nb in notebooks(only):
+            target = out / nb.name
+            print(f"running {nb.name} ...", flush=True)
+            try:
+                seconds = execute(nb, target, params, timeout, inject=not update)
+            except Exception as err:  # papermill raises PapermillExecutionError with the cell
+                print(f"FAILED {nb.name} at {_failure(err)}\n  executed copy (with the error): {target}")
+                return 1
+            html = to_html(target)
+            print(f"  ok in {seconds:.0f} s -> {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}, {html.name}")
+            if update:
+                shutil.copyfile(target, nb)
+    finally:
+        if started_here:
+            services.down(say=lambda *_: None)
+    print(f"All notebooks ran in {time.monotonic() - total:.0f} s. Executed notebooks and HTML: {out}")
+    return 0
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", default="offline", choices=("offline", "planetary-computer"),
+                        help="which world to run against (default: the offline stand-in, started if needed)")
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "notebooks", help="where executed notebooks and HTML go")
+    parser.add_argument("--only", nargs="*", help="run only notebooks whose file name contains one of these")
+    parser.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
+                        help="override a parameter (Python literal), e.g. -p resolution 200")
+    parser.add_argument("--timeout", type=int, default=1800, help="seconds one cell may take")
+    parser.add_argument("--size", default="ci", choices=("ci", "full"), help="offline archive size")
+    parser.add_argument("--update", action="store_true",
+                        help="write executed notebooks back to notebooks/ (regenerates committed outputs)")
+    parser.set_defaults(func=lambda a: run(a.profile, a.out, a.only, {k: _parse_value(v) for k, v in a.parameter},
+                                           a.timeout, a.update, a.size))
