@@ -3,7 +3,8 @@
 Comparing panels (monthly NDVI, say) only works if they share one colour scale: with a scale per
 panel, the same colour means a different value in each. :func:`panels` draws one panel per
 value of a dimension with a single shared, labelled colour bar. :func:`rgb_panels` does the
-same for true-colour composites and :func:`time_series` for a line over dates.
+same for natural-colour composites, :func:`image` shows one RGBA image and :func:`time_series`
+draws lines over dates.
 """
 
 from __future__ import annotations
@@ -77,35 +78,58 @@ def _extent(da: xr.DataArray):
     return (x.min() - dx / 2, x.max() + dx / 2, y.min() - dy / 2, y.max() + dy / 2)
 
 
-def rgb_panels(rgba: xr.DataArray, dim: str | None, title: str, ncols: int = 4):
-    """True-colour image(s) ``(…, y, x, band)`` from :func:`labhelpers.composites.true_color`."""
-    rgba = rgba.compute() if hasattr(rgba.data, "dask") else rgba
-    values = [None] if dim is None else list(rgba[dim].values)
+def rgb_panels(da: xr.DataArray, dim: str, title: str, max_reflectance: float = 0.3, ncols: int = 4):
+    """Natural-colour maps, one per value of ``dim``, all with the *same* stretch.
+
+    Red, green and blue reflectance are divided by ``max_reflectance`` and clipped to [0, 1], so a
+    colour means the same reflectance in every panel (a per-image min-max stretch, as
+    ``xrspatial.true_color`` does, would make a snowy January and a green July look alike in
+    brightness). NaN pixels are drawn white.
+    """
+    da = da.compute() if hasattr(da.data, "dask") else da
+    rgb = (da.sel(band=["red", "green", "blue"]) / max_reflectance).clip(0, 1).fillna(1.0)
+    values = list(rgb[dim].values)
     ncols = min(ncols, len(values))
     nrows = int(np.ceil(len(values) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4 * ncols, 4 * nrows), squeeze=False, constrained_layout=True)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 3.0 * nrows), squeeze=False, constrained_layout=True)
     for ax, value in zip(axes.flat, values):
-        img = rgba if value is None else rgba.sel({dim: value})
-        ax.imshow(img.values, extent=_extent(img), interpolation="nearest")
-        ax.set_title(title if value is None else _panel_title(dim, value), fontsize=9)
-        _label_axes(ax, rgba)
+        panel = rgb.sel({dim: value})
+        ax.imshow(panel.transpose("y", "x", "band").values, extent=_extent(panel), interpolation="nearest")
+        ax.set_title(_panel_title(dim, value), fontsize=9)
+        if bool(da.sel({dim: value}).isnull().all()):
+            ax.text(0.5, 0.5, "no clear data", transform=ax.transAxes, ha="center", va="center")
+        _label_axes(ax, da)
     for ax in axes.flat[len(values):]:
         ax.set_visible(False)
-    if dim is not None:
-        fig.suptitle(title)
+    fig.suptitle(f"{title} (red, green, blue; reflectance 0-{max_reflectance} stretched to full brightness)")
+    return fig
+
+
+def image(rgba: xr.DataArray, title: str):
+    """Show one RGBA image ``(y, x, band)`` such as :func:`labhelpers.composites.true_color` returns."""
+    rgba = rgba.compute() if hasattr(rgba.data, "dask") else rgba
+    fig, ax = plt.subplots(figsize=(6, 5.5), constrained_layout=True)
+    ax.imshow(rgba.values, extent=_extent(rgba), interpolation="nearest")
+    ax.set_title(title)
+    _label_axes(ax, rgba)
     return fig
 
 
 def time_series(x, ys: dict, title: str, xlabel: str, ylabel: str, marker: str = "o"):
     """Lines ``{label: values}`` over ``x`` (dates or numbers), titled and labelled, with a legend."""
+    from matplotlib.ticker import MaxNLocator
+
     fig, ax = plt.subplots(figsize=(9, 3.5), constrained_layout=True)
     for label, y in ys.items():
-        ax.plot(x, y, marker=marker, label=label)
+        ax.plot(x, y, marker=marker, markersize=4, label=label)
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     if len(ys) > 1:
-        ax.legend()
-    fig.autofmt_xdate()
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    if np.issubdtype(np.asarray(x).dtype, np.integer):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    elif np.issubdtype(np.asarray(x).dtype, np.datetime64):
+        fig.autofmt_xdate()
     return fig
