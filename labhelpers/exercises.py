@@ -60,11 +60,16 @@ def assign(master: Path, dest: Path) -> Path:
     solutions here (that needs the offline stand-in; ``tests/test_grading.py`` does it), and no
     PDFs are made. otter's own chatter is captured and shown only when it fails.
     """
+    import logging
+
+    from otter import logging as otter_logging
     from otter.assign import main as otter_assign
 
     log = io.StringIO()
     try:
-        with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        # quiet: otter warns "no autograded tests" for the written-answer exercises, by design
+        with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log), \
+                otter_logging.level_context(logging.ERROR):
             otter_assign(str(master), str(dest), no_run_tests=True, no_pdfs=True)
     except Exception as err:
         raise RuntimeError(

@@ -1,0 +1,174 @@
+"""Exercises and grading: generation is in sync, and ``labhelpers grade`` scores what it should.
+
+The service tests grade one folder once (module fixture) and check each row of the CSV it
+writes, so every submission is executed exactly once. Submissions are made from the generated
+notebooks themselves:
+
+* ``solution``: otter's autograder notebook (the master with its solutions and check cells):
+  it must pass every test, hidden ones included, at 200 m as at 100 m;
+* ``swapped``: the solution with NDSI as (SWIR - green) / (SWIR + green): it passes the public
+  tests (shape, range, consistency, figure) and must lose exactly the hidden truth tests;
+* ``crash``, ``loop``: a cell that raises, a cell that never ends (a short time limit);
+* ``junk``: a PDF, ``empty``: a zero-byte notebook, ``nochecks``: the check cells deleted.
+"""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from labhelpers import exercises, grading
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 300  # per notebook; the solution takes ~25 s at 200 m on 2 cores
+LOOP_TIMEOUT = 15  # the looping submission is graded on its own with a short limit
+
+
+def test_exercises_in_sync_with_solutions():
+    """``labhelpers exercises --check`` passes on the committed tree (what CI runs)."""
+    run = subprocess.run([sys.executable, "-m", "labhelpers.cli", "exercises", "--check"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+
+
+def test_check_fails_when_exercises_drift(tmp_path):
+    (tmp_path / "ex1_ndsi.ipynb").write_text("edited by hand\n")
+    generated = {"ex1_ndsi.ipynb": "generated\n", "ex2_modis.ipynb": "generated\n"}
+    assert exercises.stale(generated, tmp_path) == ["ex1_ndsi.ipynb", "ex2_modis.ipynb"]
+
+
+def test_generation_is_deterministic_and_hides_solutions():
+    first, second = exercises.generate(), exercises.generate()
+    assert first == second
+    nb = nbformat.reads(first["ex1_ndsi.ipynb"], as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "groupby" not in code and "swir16" not in code  # the solution is not given away
+    assert 'grader.check("q1")' in code
+    public = nb.metadata["otter"]["tests"]["q1"]
+    assert "hidden=True" not in public and "archive_truth" not in public  # hidden tests stay with the grader
+
+
+def _submission(source: nbformat.NotebookNode, change=None) -> nbformat.NotebookNode:
+    nb = nbformat.from_dict(source)
+    if change:
+        change(nb)
+    return nb
+
+
+def _swap_bands(nb):
+    for cell in nb.cells:
+        cell.source = cell.source.replace("ndsi = (green - swir) / (green + swir)",
+                                          "ndsi = (swir - green) / (swir + green)")
+
+
+def _insert_before_question(source: str):
+    def change(nb):
+        i = next(i for i, c in enumerate(nb.cells) if "grader.check" in c.source)
+        nb.cells.insert(i - 1, nbformat.v4.new_code_cell(source))
+    return change
+
+
+def _drop_checks(nb):
+    nb.cells = [c for c in nb.cells if "grader.check" not in c.source]
+
+
+@pytest.fixture(scope="module")
+def graded(offline_pc, tmp_path_factory):
+    """Grade one folder of ex1 submissions once; return (rows by student, out dir, submissions dir)."""
+    work = tmp_path_factory.mktemp("grading")
+    dist = exercises.assign(exercises.SOLUTIONS / "ex1_ndsi.ipynb", work / "dist")
+    solution = nbformat.read(dist / "autograder" / "ex1_ndsi.ipynb", as_version=4)
+    subs = work / "submissions"
+    cases = {
+        "solution": None,
+        "swapped": _swap_bands,
+        "crash": _insert_before_question("raise RuntimeError('student bug')"),
+        "nochecks": _drop_checks,
+    }
+    for student, change in cases.items():
+        (subs / student).mkdir(parents=True)
+        nbformat.write(_submission(solution, change), subs / student / "ex1_ndsi.ipynb")
+    (subs / "junk").mkdir()
+    (subs / "junk" / "ex1_ndsi.pdf").write_bytes(b"%PDF-1.4 not a notebook")
+    (subs / "empty").mkdir()
+    (subs / "empty" / "ex1_ndsi.ipynb").write_bytes(b"")
+    before = sorted(p.relative_to(subs) for p in subs.rglob("*"))
+
+    out = work / "out"
+    results = grading.grade_folder(subs, out, exercise=1, timeout=TIMEOUT, parameters={"resolution": 200},
+                                   say=lambda m: None)
+    assert sorted(p.relative_to(subs) for p in subs.rglob("*")) == before, "nothing written into submissions"
+    with open(out / "grades.csv") as f:
+        rows = {r["student"]: r for r in csv.DictReader(f)}
+    return rows, out, results
+
+
+@pytest.fixture(scope="module")
+def looping(offline_pc, tmp_path_factory):
+    """A submission that loops at its first cell, graded with a short time limit."""
+    work = tmp_path_factory.mktemp("looping")
+    nb = nbformat.read(exercises.EXERCISES / "ex1_ndsi.ipynb", as_version=4)
+    nb.cells.insert(1, nbformat.v4.new_code_cell("while True:\n    pass"))
+    (work / "subs").mkdir()
+    nbformat.write(nb, work / "subs" / "loop_ex1_ndsi.ipynb")
+    (result,) = grading.grade_folder(work / "subs", work / "out", timeout=LOOP_TIMEOUT, say=lambda m: None)
+    return result
+
+
+@pytest.mark.services
+def test_one_csv_row_per_submission(graded):
+    rows, out, results = graded
+    assert sorted(rows) == ["crash", "empty", "junk", "nochecks", "solution", "swapped"]
+    assert len(results) == len(rows)
+    for student in rows:
+        assert list((out / "feedback" / student).glob("*.md")), f"no feedback file for {student}"
+
+
+@pytest.mark.services
+def test_solution_passes_its_hidden_tests(graded):
+    rows, out, results = graded
+    r = rows["solution"]
+    assert (r["status"], r["score"], r["max"]) == ("graded", "10", "10"), r
+    assert all(t["passed"] for t in next(x for x in results if x.student == "solution").tests)
+
+
+@pytest.mark.services
+def test_swapped_bands_lose_exactly_the_truth_tests(graded):
+    rows, _, results = graded
+    r = next(x for x in results if x.student == "swapped")
+    failed = sorted((t["question"], t["hidden"]) for t in r.tests if not t["passed"])
+    assert failed == [("q1", True), ("q2", True)], failed  # snow/summer pattern and archive truth
+    assert rows["swapped"]["score"] == "6"  # 10 - 2 - 2
+
+
+@pytest.mark.services
+@pytest.mark.parametrize("student, reason", [
+    ("crash", "raised RuntimeError: student bug in cell"),
+    ("junk", "not a notebook (.pdf file)"),
+    ("empty", "empty file"),
+    ("nochecks", "check cell(s) for q1, q2, q3"),
+])
+def test_bad_submissions_score_zero_with_a_reason(graded, student, reason):
+    rows, out, _ = graded
+    r = rows[student]
+    assert (r["status"], r["score"]) == ("zero", "0"), r
+    assert reason in r["reason"], r["reason"]
+    assert reason in (out / "feedback" / student / "ex1_ndsi.md").read_text()
+
+
+def test_out_inside_submissions_is_refused(tmp_path):
+    (tmp_path / "a.ipynb").write_text("{}")
+    with pytest.raises(ValueError, match="inside the submissions folder"):
+        grading.grade_folder(tmp_path, tmp_path / "grades")
+
+
+@pytest.mark.services
+def test_looping_submission_is_stopped_at_the_time_limit(looping):
+    assert (looping.student, looping.exercise, looping.status, looping.score) == ("loop", "ex1_ndsi", "zero", 0)
+    assert f"did not finish within the {LOOP_TIMEOUT} s time limit" in looping.reason
+    assert looping.seconds < LOOP_TIMEOUT + 30  # the kernel was stopped, not waited for
