@@ -182,6 +182,18 @@ def _check_tile(h, v):
         raise ValueError(f"Tile h{h}v{v} is not on the grid: h is 0-35 and v is 0-17.")
 
 
+def _edge_candidates(f: float, i: int, n: int) -> list[int]:
+    """Tile index ``i`` and, when ``f`` (in tiles) is within 1 cm of an edge, the tiles on both sides.
+
+    1 cm, not 0: the grid's X0 and Y0 are rounded to the millimetre, so the projection of a point
+    exactly on a 10-degree line can land a millimetre or two beside the edge the files use.
+    """
+    k = round(f)
+    if abs(f - k) * TILE_SIZE >= 1e-2:
+        return [i]
+    return [j for j in (k, k - 1) if 0 <= j < n]  # east / south first: the edge is that tile's first pixel
+
+
 def tile_of(lat: float, lon: float, extents: pd.DataFrame | None = None) -> tuple[int, int]:
     """The ``(h, v)`` tile that contains ``lat, lon`` (degrees), e.g. Chicago ``(41.88, -87.63) -> (11, 4)``.
 
@@ -194,7 +206,7 @@ def tile_of(lat: float, lon: float, extents: pd.DataFrame | None = None) -> tupl
     check the answer: a tile it marks as fill has no MODIS data, and we say so.
 
     Points on a tile edge belong to the tile east / south of it (the edge is that tile's first
-    pixel), except on the grid's own borders. ``extents``: a table from
+    pixel), except on the grid's own borders and where that tile is fill. ``extents``: a table from
     :func:`tile_extents` (default: the shipped copy).
 
     Raises ValueError for latitudes outside [-90, 90], longitudes outside [-180, 180], and
@@ -205,19 +217,27 @@ def tile_of(lat: float, lon: float, extents: pd.DataFrame | None = None) -> tupl
         hint = " (did you swap them? the order is lat, lon)" if abs(lat) <= 180 and abs(lon) <= 90 else ""
         raise ValueError(f"lat={lat}, lon={lon} is not on Earth: lat must be in [-90, 90] and lon in [-180, 180]{hint}.")
     x, y = lonlat_to_sinusoidal(lat, lon)
+    fh, fv = (x - X0) / TILE_SIZE, (Y0 - y) / TILE_SIZE
     # clamp: the grid's own edges (lon = 180, lat = +-90) round to just outside it
-    h = min(max(int(math.floor((x - X0) / TILE_SIZE)), 0), N_H - 1)
-    v = min(max(int(math.floor((Y0 - y) / TILE_SIZE)), 0), N_V - 1)
+    h = min(max(int(math.floor(fh)), 0), N_H - 1)
+    v = min(max(int(math.floor(fv)), 0), N_V - 1)
+    # A point on an edge (within 1 cm) also touches the tile west / north of it. That matters where
+    # the globe's curved edge passes through a tile corner (e.g. 60 S, 180 W): the tile to the
+    # south-east only touches the globe there and is fill, its neighbour has the data.
+    near_h = _edge_candidates(fh, h, N_H)
+    near_v = _edge_candidates(fv, v, N_V)
     table = _shipped_extents() if extents is None else extents
-    row = table[(table["ih"] == h) & (table["iv"] == v)]
-    if row.empty:
-        raise ValueError(f"Tile h{h:02d}v{v:02d} is missing from the tile table; is it sn_bound_10deg.txt?")
-    if bool(row["fill"].iloc[0]):
-        raise ValueError(
-            f"lat={lat}, lon={lon} projects to x={x:.1f} m, y={y:.1f} m, in tile h{h:02d}v{v:02d}, which "
-            "sn_bound_10deg.txt marks as a fill tile (off the projected globe): MODIS has no data there."
-        )
-    return h, v
+    for th in near_h:
+        for tv in near_v:
+            row = table[(table["ih"] == th) & (table["iv"] == tv)]
+            if row.empty:
+                raise ValueError(f"Tile h{th:02d}v{tv:02d} is missing from the tile table; is it sn_bound_10deg.txt?")
+            if not bool(row["fill"].iloc[0]):
+                return th, tv
+    raise ValueError(
+        f"lat={lat}, lon={lon} projects to x={x:.1f} m, y={y:.1f} m, in tile h{h:02d}v{v:02d}, which "
+        "sn_bound_10deg.txt marks as a fill tile (off the projected globe): MODIS has no data there."
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -310,7 +330,10 @@ def _reason(err: BaseException) -> str:
 
 
 def download(url: str, dest: str | os.PathLike, progress: bool = True) -> Path:
-    """Download ``url`` to ``dest`` (a folder, or a file path) with ``wget``; return the file's path.
+    """Download ``url`` to ``dest`` with ``wget``; return the file's path.
+
+    ``dest`` is a folder (created if needed; the file keeps the URL's name), or a file path when
+    it has the same extension as the URL's file (``"data/chicago.hdf"`` for an ``.hdf`` URL).
 
     * **Cached**: if the file is already there, nothing is downloaded. That is safe to trust
       because of the next point.
@@ -331,7 +354,8 @@ def download(url: str, dest: str | os.PathLike, progress: bool = True) -> Path:
     if not name:
         raise ValueError(f"Cannot tell a file name from {_safe(url)}: pass dest as a file path.")
     dest = Path(dest)
-    target = dest / name if (dest.is_dir() or str(dest).endswith(os.sep)) else dest
+    is_file = not dest.is_dir() and dest.suffix.lower() == Path(name).suffix.lower() != ""
+    target = dest if is_file else dest / name
     if target.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)

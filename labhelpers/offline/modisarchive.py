@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -400,28 +401,39 @@ def _granule_facts(spec: TileSpec, day: str, prod: str) -> dict:
 
 def write_hdf(path: Path, spec: TileSpec, day: str, prod: str, bands, qa) -> None:
     """One MCD43A4 HDF4-EOS granule, readable by pyhdf and georeferenced by GDAL's HDF4 driver."""
+    # The HDF4 library stores the path it is given inside the file (as a Vgroup name), so we write
+    # from the file's folder with the bare name: the same bytes wherever the archive is built.
+    cwd = os.getcwd()
+    os.chdir(path.parent)
+    try:
+        _write_hdf(path.name, spec, day, prod, bands, qa)
+    finally:
+        os.chdir(cwd)
+
+
+def _write_hdf(name: str, spec: TileSpec, day: str, prod: str, bands, qa) -> None:
     import pyhdf.V  # noqa: F401  (HDF.vgstart() needs the V module loaded)
     from pyhdf.HDF import HC, HDF
     from pyhdf.SD import SD, SDC
 
-    sd = SD(str(path), SDC.WRITE | SDC.CREATE | SDC.TRUNC)
+    sd = SD(name, SDC.WRITE | SDC.CREATE | SDC.TRUNC)
     refs, fields = [], []
-    for name, data, qa_band in [(n, b, False) for n, b in zip(modis.NBAR_BANDS, bands)] + \
-                               [(n, qa, True) for n in modis.QA_BANDS]:
-        sds = sd.create(name, SDC.UINT8 if qa_band else SDC.INT16, (N, N))
+    for field, data, qa_band in [(n, b, False) for n, b in zip(modis.NBAR_BANDS, bands)] + \
+                                [(n, qa, True) for n in modis.QA_BANDS]:
+        sds = sd.create(field, SDC.UINT8 if qa_band else SDC.INT16, (N, N))
         sds.dim(0).setname(f"YDim:{GRID}")
         sds.dim(1).setname(f"XDim:{GRID}")
         sds.setcompress(SDC.COMP_DEFLATE, value=DEFLATE)
         sds[:] = data
         if qa_band:
-            sds.attr("long_name").set(SDC.CHAR8, name)
+            sds.attr("long_name").set(SDC.CHAR8, field)
             sds.attr("units").set(SDC.CHAR8, "concatenated flags")
             sds.attr("valid_range").set(SDC.UINT8, [0, 254])
             sds.attr("_FillValue").set(SDC.UINT8, 255)
             sds.attr("Description").set(SDC.CHAR8, "Mandatory QA:\n 0 = processed, good quality (full BRDF "
                                         "inversions)\n 1 = processed, see other QA (magnitude BRDF inversions)\n")
         else:
-            sds.attr("long_name").set(SDC.CHAR8, name)
+            sds.attr("long_name").set(SDC.CHAR8, field)
             sds.attr("units").set(SDC.CHAR8, "reflectance, no units")
             sds.attr("valid_range").set(SDC.INT16, [0, 32767])
             sds.attr("_FillValue").set(SDC.INT16, modis.NBAR_FILL)
@@ -431,7 +443,7 @@ def write_hdf(path: Path, spec: TileSpec, day: str, prod: str, bands, qa) -> Non
             sds.attr("add_offset_err").set(SDC.FLOAT64, 0.0)
             sds.attr("calibrated_nt").set(SDC.INT32, 5)
         refs.append(sds.ref())
-        fields.append((name, "DFNT_UINT8" if qa_band else "DFNT_INT16"))
+        fields.append((field, "DFNT_UINT8" if qa_band else "DFNT_INT16"))
         sds.endaccess()
     facts = _granule_facts(spec, day, prod)
     sd.attr("HDFEOSVersion").set(SDC.CHAR8, "HDFEOS_V2.19")
@@ -448,7 +460,7 @@ def write_hdf(path: Path, spec: TileSpec, day: str, prod: str, bands, qa) -> Non
 
     # HDF-EOS finds a grid through Vgroups: <grid> (class GRID) holding "Data Fields" (the SDSs)
     # and "Grid Attributes". Without them GDAL lists plain SDSs with no georeferencing.
-    hdf = HDF(str(path), HC.WRITE)
+    hdf = HDF(name, HC.WRITE)
     vg = hdf.vgstart()
     grid = vg.create(GRID)
     grid._class = "GRID"
