@@ -172,24 +172,42 @@ def wait_until(
 
 
 def stop(proc: Proc, grace: float = 10.0) -> bool:
-    """Stop ``proc``'s process group: SIGTERM, then SIGKILL after ``grace`` seconds.
+    """Stop ``proc`` and its process group: SIGTERM, then SIGKILL after ``grace`` seconds.
 
     Returns False when the process was already gone (or the pid is no longer ours).
     """
     p = proc.process()
     if p is None:
         return False
-    group = _group_members(proc.pid)
+    # Its group, plus descendants that started sessions of their own (the gateway's proxy, its
+    # schedulers and workers): the server stops those itself on SIGTERM, and we wait for that.
+    group = {*_group_members(proc.pid), *p.children(recursive=True)}
     _signal_group(proc.pid, signal.SIGTERM)
-    _, alive = psutil.wait_procs(group, timeout=grace)
-    if alive:
+    if not _wait_gone(group, grace):
         _signal_group(proc.pid, signal.SIGKILL)
-        for q in alive:
+        for q in group:
             try:
                 q.kill()
             except psutil.Error:
                 pass
-        psutil.wait_procs(alive, timeout=5)
+        _wait_gone(group, 5)
+    return True
+
+
+def _gone(p: psutil.Process) -> bool:
+    try:
+        return p.status() == psutil.STATUS_ZOMBIE  # exited; its new parent has not reaped it yet
+    except psutil.Error:
+        return True
+
+
+def _wait_gone(procs: set[psutil.Process], timeout: float) -> bool:
+    """Poll until every process has exited (a zombie counts: it is not ours to reap)."""
+    deadline = time.monotonic() + timeout
+    while not all(_gone(p) for p in procs):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
     return True
 
 
