@@ -115,6 +115,23 @@ def _fingerprint(folder: Path) -> tuple[str, list[Path]]:
     return h.hexdigest(), files
 
 
+def check_anonymous_range_read(root: Path, port: int) -> None:
+    """Read 1 byte of one archive blob without credentials: public access and ranges both work.
+
+    This is how GDAL reads COGs (``/vsicurl/`` range requests, no key), so a stand-in that fails
+    here would fail in every notebook; better to fail ``up`` with the reason.
+    """
+    for account, name in containers(root):
+        first = next((p for p in sorted((root / "blobs" / account / name).rglob("*")) if p.is_file()), None)
+        if first is None:
+            continue
+        url = f"http://{HOST}:{port}/{account}/{name}/{first.relative_to(root / 'blobs' / account / name).as_posix()}"
+        r = requests.get(url, headers={"Range": "bytes=0-0"}, timeout=10)
+        if r.status_code != 206:
+            raise ServiceError(f"Azurite answered {r.status_code} (not 206) to an anonymous range request for {url}.")
+        return
+
+
 def content_type(path: Path) -> str:
     return CONTENT_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
 

@@ -18,10 +18,12 @@ The state file (``settings.state_file()``, mode 0600) is the contract with the r
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +48,18 @@ class Ports:
 
 def logs_dir() -> Path:
     return offline_dir() / "logs"
+
+
+@contextmanager
+def _exclusive():
+    """One ``up`` or ``down`` at a time per offline folder (two test sessions may start together)."""
+    offline_dir().mkdir(parents=True, exist_ok=True)
+    with open(offline_dir() / ".services.lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def read_state() -> dict | None:
@@ -109,6 +123,11 @@ def up(
     say=print,
 ) -> dict:
     """Start every service (see the module docstring) and return the state; idempotent when healthy."""
+    with _exclusive():
+        return _up(size, ports, with_gateway, archive, say)
+
+
+def _up(size: str, ports: Ports, with_gateway: bool, archive: Path | None, say) -> dict:
     state = read_state()
     if state is not None:
         if is_healthy(state):
@@ -120,7 +139,7 @@ def up(
             state["already_running"] = True
             return state
         say("Found a state file whose services are not all healthy: stopping what is left of them.")
-        down(say=lambda *_: None)
+        _down()
 
     t0 = time.monotonic()
     root = _archive(size, archive)
@@ -156,7 +175,9 @@ def up(
 
         def load_blobs() -> int:
             azurite.wait(started["azurite"], ports.blob)
-            return azurite.publish(root, ports.blob, keys)
+            uploaded = azurite.publish(root, ports.blob, keys)
+            azurite.check_anonymous_range_read(root, ports.blob)
+            return uploaded
 
         with ThreadPoolExecutor(2) as pool:
             loaded, uploaded = pool.submit(load_catalog), pool.submit(load_blobs)
@@ -215,10 +236,14 @@ def _stop_all(procs: dict[str, Proc]) -> list[str]:
 
 def down(say=print) -> list[str]:
     """Stop exactly the processes in the state file, then remove it. Returns the names stopped."""
-    state = read_state()
-    if state is None:
-        say("The offline stand-in is not running (no state file).")
-        return []
-    stopped = _stop_all(_procs(state))
+    with _exclusive():
+        if read_state() is None:
+            say("The offline stand-in is not running (no state file).")
+            return []
+        return _down()
+
+
+def _down() -> list[str]:
+    stopped = _stop_all(_procs(read_state()))
     state_file().unlink(missing_ok=True)
     return stopped
