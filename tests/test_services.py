@@ -24,7 +24,12 @@ import requests
 from labhelpers.offline import services
 from labhelpers.offline.processes import ServiceError
 
-pytestmark = pytest.mark.services
+pytestmark = [
+    pytest.mark.services,
+    # dask_gateway's Gateway.__del__ touches a loop that distributed 2026 has already closed:
+    # harmless noise at garbage collection, not a failure of the stand-in.
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+]
 S2 = "sentinel-2-l2a"
 
 
@@ -37,11 +42,11 @@ def catalog(offline_pc):
 
 @pytest.fixture(scope="module")
 def truth(archive_manifest) -> dict:
-    """The archive's known answer to one lab-style search: bbox, datetime, cloud limit, count."""
-    try:
-        return archive_manifest[S2]["search"]
-    except KeyError:
-        pytest.fail('manifest.json has no ["sentinel-2-l2a"]["search"] = {bbox, datetime, cloud_cover_lt, count}')
+    """The archive's known answer to the lab's search: AOI bbox, datetime, cloud limit -> item ids."""
+    s2 = archive_manifest[S2]
+    q = s2["lab_query"]
+    assert len(q["ids"]) == s2["counts"]["lab_query"]
+    return {"bbox": s2["aoi_bbox"], "datetime": q["datetime"], "cloud_cover_lt": q["eo:cloud_cover_lt"], "ids": q["ids"]}
 
 
 def _ids(search) -> list[str]:
@@ -55,7 +60,7 @@ def test_search_bbox_datetime_cloud_query_matches_manifest(catalog, truth, metho
         query={"eo:cloud_cover": {"lt": truth["cloud_cover_lt"]}}, method=method,
     )
     items = list(search.items())
-    assert len(items) == truth["count"]
+    assert sorted(item.id for item in items) == sorted(truth["ids"])
     assert all(item.properties["eo:cloud_cover"] < truth["cloud_cover_lt"] for item in items)
 
 
@@ -82,7 +87,7 @@ def test_cql2_filter_agrees_with_query_extension(catalog, truth):
         ],
     }
     items = _ids(catalog.search(collections=[S2], datetime=truth["datetime"], filter=cql2, filter_lang="cql2-json"))
-    assert len(items) == truth["count"]
+    assert sorted(items) == sorted(truth["ids"])
     text = f"eo:cloud_cover < {truth['cloud_cover_lt']}"
     via_get = _ids(catalog.search(collections=[S2], bbox=truth["bbox"], datetime=truth["datetime"],
                                   filter=text, filter_lang="cql2-text", method="GET"))

@@ -9,8 +9,8 @@ without the minute-long real build:
 * items: the real MPC item ``S2B_MSIL2A_20240516T162829_R083_T31XDL_20240516T214419``
   (pystac-client's recorded MPC response, MIT; ``tests/data/stac``) with its id, datetime,
   cloud cover, footprint and assets rewritten for the tile above, hrefs on MPC's blob account;
-* 6 items in December 2019 and 24 in 2020, cloud cover ``(37 * i) % 100``: the manifest's
-  ``search`` records a bbox/datetime/cloud query and exactly how many items it matches.
+* 6 items in December 2019 and 24 in 2020, cloud cover ``(37 * i) % 100``: the manifest records,
+  in the real generator's format, a bbox/datetime/cloud query and exactly which items match it.
 """
 
 from __future__ import annotations
@@ -83,16 +83,19 @@ def build(root: Path) -> Path:
         "msft:storage_account": "sentinel2l2a01", "msft:container": "sentinel2-l2",
     }
     (root / "stac" / "collections" / "sentinel-2-l2a.json").write_text(json.dumps(collection))
-    t0, t1 = (datetime.fromisoformat(t.replace("Z", "+00:00")) for t in
-              (SEARCH["datetime"].split("/")[0] + "T00:00:00Z", SEARCH["datetime"].split("/")[1] + "T23:59:59Z"))
-    count = sum(
-        1 for it in items
-        if t0 <= datetime.fromisoformat(it["properties"]["datetime"].replace("Z", "+00:00")) <= t1
+    start, end = SEARCH["datetime"].split("/")
+    matching = [
+        it["id"] for it in items
+        if start <= it["properties"]["datetime"][:10] <= end
         and it["properties"]["eo:cloud_cover"] < SEARCH["cloud_cover_lt"]
-    )
+    ]
+    # The same keys as labhelpers.offline.s2archive's truth (the subset the service tests read).
     manifest = {
-        "sentinel-2-l2a": {"items": len(items), "search": {**SEARCH, "count": count},
-                           "cog": items[0]["assets"]["B04"]["href"]},
+        "sentinel-2-l2a": {
+            "aoi_bbox": SEARCH["bbox"],
+            "lab_query": {"datetime": SEARCH["datetime"], "eo:cloud_cover_lt": SEARCH["cloud_cover_lt"], "ids": matching},
+            "counts": {"archive": len(items), "lab_query": len(matching)},
+        },
         "modis": {}, "size": "ci", "builder_version": VERSION,
     }
     (root / "manifest.json").write_text(json.dumps(manifest, indent=2))

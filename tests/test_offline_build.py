@@ -1,0 +1,96 @@
+"""Unit tests (no servers) for the offline archive orchestrator and the catalog's href rewriting.
+
+The generators are replaced by small modules that write one file and return a truth dict:
+what is tested here is the orchestration (complete-or-nothing, build-once), not the data.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import types
+
+import pytest
+
+from labhelpers.offline import build as build_mod
+from labhelpers.offline.catalog import localize
+from labhelpers.offline.layout import archive_dir
+from labhelpers.offline.processes import ServiceError, check_port_free
+
+
+@pytest.fixture
+def generators(monkeypatch, tmp_path):
+    """Fake generators in place of the real ones; ``calls`` counts builds, ``fail`` breaks MODIS."""
+    monkeypatch.setenv("LABHELPERS_OFFLINE_DIR", str(tmp_path))
+    state = {"calls": 0, "fail": False}
+
+    def make(key):
+        def build(root, size):
+            state["calls"] += 1
+            if key == "modis" and state["fail"]:
+                raise RuntimeError("generator broke")
+            (root / f"{key}.txt").write_text(size)
+            return {"items": 3}
+
+        return types.SimpleNamespace(build=build, VERSION="7")
+
+    for key, name in build_mod.BUILDERS.items():
+        monkeypatch.setitem(sys.modules, name, make(key))
+    return state
+
+
+def test_build_writes_manifest_and_build_ok_once(generators):
+    root = build_mod.build("ci")
+    assert root == archive_dir("ci")
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert manifest["sentinel-2-l2a"] == {"items": 3} and manifest["modis"] == {"items": 3}
+    assert manifest["size"] == "ci" and "sentinel-2-l2a-7" in manifest["builder_version"]
+    assert build_mod.built_version(root) == manifest["builder_version"]
+    calls = generators["calls"]
+    assert build_mod.build("ci") == root and generators["calls"] == calls  # complete: not rebuilt
+
+
+def test_failed_build_leaves_no_partial_archive_and_keeps_the_old_one(generators):
+    root = build_mod.build("ci")
+    generators["fail"] = True
+    with pytest.raises(RuntimeError, match="generator broke"):
+        build_mod.build("ci", force=True)
+    assert build_mod.built_version(root) is not None  # the previous archive is intact
+    assert [p.name for p in root.parent.iterdir() if "building" in p.name] == []
+
+
+def test_missing_generator_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("LABHELPERS_OFFLINE_DIR", str(tmp_path))
+    monkeypatch.setitem(build_mod.BUILDERS, "modis", "labhelpers.offline.no_such_generator")
+    with pytest.raises(build_mod.BuildError, match="no_such_generator.*--archive"):
+        build_mod.builders()
+
+
+def test_localize_points_assets_at_the_blob_server_and_drops_api_links():
+    item = {
+        "id": "x",
+        "links": [
+            {"rel": "self", "href": "https://planetarycomputer.microsoft.com/api/stac/v1/collections/c/items/x"},
+            {"rel": "root", "href": "https://planetarycomputer.microsoft.com/api/stac/v1/"},
+            {"rel": "license", "href": "https://sentinel.esa.int/documents/247904/690755/Sentinel_Data_Legal_Notice"},
+        ],
+        "assets": {
+            "B04": {"href": "https://sentinel2l2a01.blob.core.windows.net/sentinel2-l2/10/U/EE/b04.tif"},
+            "tilejson": {"href": "https://planetarycomputer.microsoft.com/api/data/v1/item/tilejson.json"},
+        },
+    }
+    out = localize(item, "http://127.0.0.1:10000/{account}")
+    assert out["assets"]["B04"]["href"] == "http://127.0.0.1:10000/sentinel2l2a01/sentinel2-l2/10/U/EE/b04.tif"
+    assert out["assets"]["tilejson"] == item["assets"]["tilejson"]
+    assert [link["rel"] for link in out["links"]] == ["license"]
+    assert item["assets"]["B04"]["href"].startswith("https://")  # the input is not modified
+
+
+def test_port_in_use_names_the_port_and_the_option():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        with pytest.raises(ServiceError, match=rf"Port {port} .*STAC API.*--stac-port PORT"):
+            check_port_free(port, "STAC API", "--stac-port")
