@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import psutil
@@ -152,11 +153,31 @@ def test_up_when_running_says_so(offline_pc):
 
 # --- up/down on a private stand-in: these start and stop their own servers -------------------
 
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct ports that are free on 127.0.0.1 right now."""
+    socks = []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def private_offline_dir(prefix: str) -> Path:
+    """A fresh offline folder that the unprivileged PostgreSQL account can enter (pytest's tmp can't)."""
+    d = Path(tempfile.mkdtemp(prefix=prefix))
+    d.chmod(0o755)
+    return d
+
+
+
 @pytest.fixture(scope="module")
 def private():
     """A private offline folder with the tiny archive, and free ports; cleaned up afterwards."""
     import tinyarchive
-    from conftest import free_ports, private_offline_dir
 
     folder = private_offline_dir("labhelpers-private-")
     archive = tinyarchive.build(folder / "archive" / "ci")
