@@ -53,15 +53,8 @@ def _check_position(p, i: int) -> tuple[float, float]:
     return float(lon), float(lat)
 
 
-def as_polygon(aoi) -> dict:
-    """Return ``aoi`` as a valid GeoJSON Polygon dict, fixing only what is unambiguous.
-
-    Accepts a GeoJSON Polygon (dict), a Feature holding one, a list of rings, or a bare ring
-    (a list of ``[lon, lat]`` positions, as the lab writes it).
-
-    >>> as_polygon([[0, 0], [1, 0], [1, 1], [0, 0]])["type"]
-    'Polygon'
-    """
+def _fixed(aoi) -> tuple[dict, list[str]]:
+    """The AOI as a GeoJSON Polygon dict, and the list of fixes that made it one."""
     fixes = []
     coords = aoi
     if isinstance(aoi, dict):
@@ -103,14 +96,30 @@ def as_polygon(aoi) -> dict:
             )
         fixed_rings.append([list(p) for p in pts])
 
-    polygon = {"type": "Polygon", "coordinates": fixed_rings}
+    return {"type": "Polygon", "coordinates": fixed_rings}, fixes
+
+
+def _warn_fixes(polygon: dict, fixes: list[str]) -> None:
     if fixes:
         warnings.warn(
             "The AOI was not valid GeoJSON; I " + " and ".join(fixes)
             + ". Corrected GeoJSON:\n" + json.dumps(polygon),
             AOIWarning,
-            stacklevel=2,
+            stacklevel=3,  # point at the caller of the public function: the student's cell
         )
+
+
+def as_polygon(aoi) -> dict:
+    """Return ``aoi`` as a valid GeoJSON Polygon dict, fixing only what is unambiguous.
+
+    Accepts a GeoJSON Polygon (dict), a Feature holding one, a list of rings, or a bare ring
+    (a list of ``[lon, lat]`` positions, as the lab writes it). Fixes are warned about.
+
+    >>> as_polygon([[0, 0], [1, 0], [1, 1], [0, 0]])["type"]
+    'Polygon'
+    """
+    polygon, fixes = _fixed(aoi)
+    _warn_fixes(polygon, fixes)
     return polygon
 
 
@@ -120,7 +129,8 @@ def bbox_of(polygon) -> tuple[float, float, float, float]:
     ``polygon`` may be anything :func:`as_polygon` accepts; fixes it makes are warned about.
     STAC APIs take this order for ``bbox=``.
     """
-    polygon = as_polygon(polygon)
+    polygon, fixes = _fixed(polygon)
+    _warn_fixes(polygon, fixes)
     lons = [p[0] for ring in polygon["coordinates"] for p in ring]
     lats = [p[1] for ring in polygon["coordinates"] for p in ring]
     return (min(lons), min(lats), max(lons), max(lats))

@@ -68,6 +68,19 @@ def to_html(ipynb: Path) -> Path:
     return html
 
 
+def clean_metadata(path: Path) -> None:
+    """Drop what papermill and nbclient record per run (timestamps, durations, absolute paths),
+    so a regenerated notebook differs from the committed one only where its outputs do."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata.pop("papermill", None)
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+    nbformat.write(nb, path)
+
+
 def _failure(err) -> str:
     cell = getattr(err, "exec_count", None)
     ename, evalue = getattr(err, "ename", type(err).__name__), getattr(err, "evalue", str(err))
@@ -102,6 +115,7 @@ def run(profile: str = "offline", out: Path = ROOT / "build" / "notebooks", only
             print(f"  ok in {seconds:.0f} s -> {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}, {html.name}")
             if update:
                 shutil.copyfile(target, nb)
+                clean_metadata(nb)
     finally:
         if started_here:
             services.down(say=lambda *_: None)

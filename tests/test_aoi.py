@@ -54,3 +54,9 @@ def test_as_polygon_returns_geojson_for_intersects():
     with pytest.warns(AOIWarning):
         poly = as_polygon(LAB_AOI)
     assert poly["type"] == "Polygon" and len(poly["coordinates"]) == 1
+
+
+def test_the_warning_points_at_the_callers_line():
+    with pytest.warns(AOIWarning) as record:
+        bbox_of(LAB_AOI)
+    assert record[0].filename == __file__
