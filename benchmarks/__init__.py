@@ -1,0 +1,1 @@
+"""Benchmarks of the lab's composite pipeline (``python benchmarks/run.py``; see README.md here)."""
