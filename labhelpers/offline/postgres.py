@@ -20,6 +20,7 @@ than ``pg_ctl start``:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 import secrets
@@ -50,8 +51,26 @@ log_min_messages = warning
 """
 
 
+def home() -> Path:
+    """Where PostgreSQL's own files live: its data directory, its log, the one-time password file.
+
+    Normally the offline folder. But the server runs as the unprivileged ``postgres`` account
+    when we are root, and that account cannot enter a checkout under, say, ``/root``; then its
+    files go to ``/var/tmp/labhelpers-postgres-<key>`` (``/var/tmp`` is open to every account and
+    survives reboots), keyed by the offline folder so two checkouts never share a database.
+    """
+    folder = offline_dir()
+    user = run_as()
+    if user is None or _reachable(folder, user):
+        return folder
+    key = hashlib.sha256(str(folder).encode()).hexdigest()[:12]
+    fallback = Path("/var/tmp") / f"labhelpers-postgres-{key}"
+    fallback.mkdir(mode=0o755, exist_ok=True)
+    return fallback
+
+
 def pgdata() -> Path:
-    return offline_dir() / "pgdata"
+    return home() / "pgdata"
 
 
 def bindir() -> Path:
@@ -97,16 +116,11 @@ def _traversable(path: Path, uid: int, gids: set[int]) -> bool:
     return bool(st.st_mode & stat.S_IXOTH)
 
 
-def _check_reachable(path: Path, user: str) -> None:
+def _reachable(path: Path, user: str) -> bool:
+    """Whether ``user`` can enter every existing folder on the way to ``path`` (and ``path`` itself)."""
     pw = pwd.getpwnam(user)
     gids = {pw.pw_gid, *os.getgrouplist(user, pw.pw_gid)}
-    for parent in reversed(path.parents):
-        if parent.exists() and not _traversable(parent, pw.pw_uid, gids):
-            raise ServiceError(
-                f"The '{user}' account that runs PostgreSQL cannot enter {parent}, so it cannot reach "
-                f"{path}. Allow it (chmod o+x {parent}) or put the stand-in elsewhere with "
-                "LABHELPERS_OFFLINE_DIR=/some/shared/folder."
-            )
+    return all(_traversable(p, pw.pw_uid, gids) for p in [*reversed(path.parents), path] if p.exists())
 
 
 def _run(cmd: list, user: str | None, what: str, **kw) -> subprocess.CompletedProcess:
@@ -138,7 +152,7 @@ def initdb(bin_: Path, user: str | None) -> None:
         return
     data.mkdir(parents=True, exist_ok=True)
     secret = _secret_file()
-    pwfile = offline_dir() / "postgres.pwfile"  # read by initdb (as `user`), removed right after
+    pwfile = home() / "postgres.pwfile"  # read by initdb (as `user`), removed right after
     fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(secrets.token_urlsafe(24))
@@ -147,7 +161,6 @@ def initdb(bin_: Path, user: str | None) -> None:
         os.chmod(pwfile, 0o600)
         if user is not None:
             pw = pwd.getpwnam(user)
-            _check_reachable(data, user)
             os.chown(data, pw.pw_uid, pw.pw_gid)
             os.chown(pwfile, pw.pw_uid, pw.pw_gid)
         os.chmod(data, 0o700)
@@ -183,6 +196,8 @@ def start(port: int, log: Path) -> Proc:
     data = pgdata()
     conf = data / "labhelpers.conf"
     conf.write_text(CONF)
+    if home() != offline_dir():  # the server's account could not write the usual log either
+        log = home() / log.name
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text("")
     if user is not None:
