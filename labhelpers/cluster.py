@@ -34,8 +34,9 @@ def gateway_address(profile: str | None = None) -> str | None:
     return get_settings(profile).gateway_address or dask.config.get("gateway.address", None)
 
 
-def _gateway(address: str, profile: str | None):
-    from dask_gateway import BasicAuth, Gateway
+def _gateway_cluster(address: str, profile: str | None):
+    """A new ``GatewayCluster`` from the gateway at ``address`` (checked to answer first)."""
+    from dask_gateway import BasicAuth, GatewayCluster
 
     settings = get_settings(profile)
     try:
@@ -50,7 +51,8 @@ def _gateway(address: str, profile: str | None):
     if auth.get("type") == "basic":
         kwargs["auth"] = BasicAuth(auth["username"], auth["password"])
     proxy = settings.gateway_proxy_address or dask.config.get("gateway.proxy-address", None)
-    return Gateway(address, proxy_address=proxy, **kwargs)
+    # The cluster owns its connection to the gateway and closes it on shutdown.
+    return GatewayCluster(address=address, proxy_address=proxy, **kwargs)
 
 
 def start_cluster(minimum: int = 1, maximum: int = 4, profile: str | None = None):
@@ -63,8 +65,7 @@ def start_cluster(minimum: int = 1, maximum: int = 4, profile: str | None = None
         raise ValueError(f"Need 0 <= minimum <= maximum workers; got minimum={minimum}, maximum={maximum}.")
     address = gateway_address(profile)
     if address:
-        gateway = _gateway(address, profile)
-        cluster = gateway.new_cluster()
+        cluster = _gateway_cluster(address, profile)
         kind = f"GatewayCluster from {address}"
     else:
         cluster = LocalCluster(n_workers=minimum, threads_per_worker=1, dashboard_address=":0")
