@@ -172,3 +172,41 @@ def test_looping_submission_is_stopped_at_the_time_limit(looping):
     assert (looping.student, looping.exercise, looping.status, looping.score) == ("loop", "ex1_ndsi", "zero", 0)
     assert f"did not finish within the {LOOP_TIMEOUT} s time limit" in looping.reason
     assert looping.seconds < LOOP_TIMEOUT + 30  # the kernel was stopped, not waited for
+
+
+def _no_scale(nb):
+    """Read raw DNs: no 0.0001 scale and fill (32767) left in, as if open_hdf had not decoded them."""
+    old = "modis.open_hdf(path, variables=[modis.RED, modis.NIR])"
+    assert any(old in c.source for c in nb.cells), "the ex2 solution no longer reads HDF this way: update the test"
+    for cell in nb.cells:
+        cell.source = cell.source.replace(old, old[:-1] + ", mask_and_scale=False)")
+
+
+@pytest.fixture(scope="module")
+def graded_ex2(offline_pc, tmp_path_factory):
+    """Grade the ex2 (MODIS) solution and a no-scale variant once."""
+    work = tmp_path_factory.mktemp("grading_ex2")
+    dist = exercises.assign(exercises.SOLUTIONS / "ex2_modis.ipynb", work / "dist")
+    solution = nbformat.read(dist / "autograder" / "ex2_modis.ipynb", as_version=4)
+    for student, change in {"solution": None, "noscale": _no_scale}.items():
+        (work / "subs" / student).mkdir(parents=True)
+        nbformat.write(_submission(solution, change), work / "subs" / student / "ex2_modis.ipynb")
+    grading.grade_folder(work / "subs", work / "out", exercise=2, timeout=TIMEOUT, say=lambda m: None)
+    with open(work / "out" / "grades.csv") as f:
+        return {r["student"]: r for r in csv.DictReader(f)}
+
+
+@pytest.mark.services
+def test_ex2_solution_passes_its_hidden_tests(graded_ex2):
+    r = graded_ex2["solution"]
+    assert (r["status"], r["score"], r["max"]) == ("graded", "8", "8"), r
+
+
+@pytest.mark.services
+def test_ex2_without_the_scale_loses_exactly_the_scale_and_truth_points(graded_ex2):
+    r, sol = graded_ex2["noscale"], graded_ex2["solution"]
+    lost = sorted(k for k in r if k.startswith("ex2_modis:") and r[k] != sol[k])
+    # q1 - 2: reflectance must be in [0, 1]; q1 - 5: daily NDVI vs the archive truth (fill pixels
+    # of 32767 left in pull the tile mean towards 0). Day count, trend and plot still pass.
+    assert lost == ["ex2_modis:q1 - 2", "ex2_modis:q1 - 5"], r
+    assert r["score"] == "6"
