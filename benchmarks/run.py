@@ -8,7 +8,8 @@ archive, starting it if it is not running and stopping it afterwards only if it 
    query), bands and grid; time and peak memory, median of ``--runs`` interleaved runs, ratios to
    odc-stac and to the raw-read limit, and the max abs difference between composites;
 2. **scaling**: ours for 1, 2, 4 and 6 years of archive at 100 m, time and peak memory (+ PNG);
-3. **notebooks**: the wall time of ``labhelpers run`` (every lab notebook, papermill).
+3. **modis**: notebook 05's loop per day, the lab's blob route vs the STAC route;
+4. **notebooks**: the wall time of ``labhelpers run`` (every lab notebook, papermill).
 
 Figures go to ``benchmarks/results/`` (``results.json``, ``tables.md``, ``scaling.png``).
 How each figure is measured: :mod:`benchmarks.worker`; the methods: :mod:`benchmarks.methods`.
@@ -30,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # `python benchmarks/run.py` puts benchmarks/, not the checkout, on sys.path
 
+from benchmarks import modis_loop  # noqa: E402
 from benchmarks.measure import Case, interleaved, max_abs_diff  # noqa: E402
 from benchmarks.methods import FAST_GDAL  # noqa: E402
 from benchmarks.workload import Workload, aoi_bbox, save_items  # noqa: E402
@@ -57,7 +59,7 @@ def composite_cases(wl: Workload) -> list[Case]:
     t = {"threads": TUNED_THREADS}
     return [
         Case("ours median", "ours", wl, vs="odc-stac median", same_pixels_as="odc-stac median, no overviews"),
-        Case("ours monthly", "ours", wl, {"reduce": "monthly"}, "odc-stac monthly", "odc-stac monthly"),
+        Case("ours monthly", "ours", wl, {"reduce": "monthly"}, "odc-stac monthly", "odc-stac monthly, no overviews"),
         Case("ours+proposed median", "ours", wl, PROPOSED),
         Case("ours+proposed monthly", "ours", wl, {**PROPOSED, "reduce": "monthly"}, "odc-stac monthly", "odc-stac monthly"),
         Case(f"ours+proposed median, {TUNED_THREADS} threads", "ours", wl, {**PROPOSED, **t},
@@ -67,6 +69,8 @@ def composite_cases(wl: Workload) -> list[Case]:
         Case(f"odc-stac median, {TUNED_THREADS} threads", "odc", wl, t, vs=f"odc-stac median, {TUNED_THREADS} threads"),
         Case("odc-stac median, no overviews", "odc", wl, {"overviews": False},
              same_pixels_as="odc-stac median, no overviews"),
+        Case("odc-stac monthly, no overviews", "odc", wl, {"reduce": "monthly", "overviews": False}, "odc-stac monthly",
+             "odc-stac monthly, no overviews"),
         Case("naive loop median", "naive", wl, same_pixels_as="odc-stac median, no overviews"),
         Case("limit 1 thread", "limit", wl, {"threads": 1}, vs=None),
         Case("limit 2 threads", "limit", wl, {"threads": 2}, vs=None),
@@ -157,6 +161,27 @@ def scaling_plot(rows: list[dict], path: Path, title_suffix: str) -> None:
     plt.close(fig)
 
 
+def modis(runs: int, say) -> list[dict]:
+    """Both MODIS routes, ``runs`` times interleaved; median seconds per day."""
+    import statistics
+
+    results = {"blob": [], "stac": []}
+    for r in range(runs):
+        for route in ("blob", "stac") if r % 2 == 0 else ("stac", "blob"):
+            results[route].append(modis_loop.measure(route))
+            say(f"  run {r + 1}/{runs} {route}: {results[route][-1]['seconds']:.2f} s")
+    return [{"route": route, "days": rs[0]["days"], "seconds": statistics.median(x["seconds"] for x in rs),
+             "seconds_per_day": statistics.median(x["seconds_per_day"] for x in rs),
+             "seconds_all": [x["seconds"] for x in rs]} for route, rs in results.items()]
+
+
+def modis_table(rows: list[dict]) -> str:
+    names = {"blob": "blob route (list + download HDF4 + open, per day)", "stac": "STAC route (search + odc-stac COGs)"}
+    return "| route | days | time (s) | s per day | runs (s) |\n|---|---:|---:|---:|---|\n" + "\n".join(
+        f"| {names[r['route']]} | {r['days']} | {r['seconds']:.2f} | {r['seconds_per_day']:.3f} | "
+        f"{', '.join(f'{s:.2f}' for s in r['seconds_all'])} |" for r in rows)
+
+
 def notebook_run(size: str, say) -> dict:
     """Wall time of ``labhelpers run`` (every lab notebook in a fresh kernel) on the running stand-in."""
     with tempfile.TemporaryDirectory(prefix="bench-notebooks-") as out:
@@ -188,8 +213,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", choices=("ci", "full"), default="full", help="offline archive (default: full)")
     parser.add_argument("--runs", type=int, default=3, help="interleaved runs per case (median reported; default 3)")
-    parser.add_argument("--sections", nargs="+", default=["100m", "10m", "scaling", "notebooks"],
-                        choices=["100m", "10m", "scaling", "notebooks"], help="what to run (default: all)")
+    sections = ["100m", "10m", "scaling", "modis", "notebooks"]
+    parser.add_argument("--sections", nargs="+", default=sections, choices=sections, help="what to run (default: all)")
     args = parser.parse_args(argv)
 
     from labhelpers.offline import services
@@ -229,6 +254,12 @@ def main(argv=None) -> int:
                 scaling_plot(rows, RESULTS / "scaling.png", f"{args.size} archive, median of {args.runs} runs")
                 tables.append(f"### Scaling at 100 m\n\n{scaling_table(rows)}")
                 say(tables[-1])
+        if "modis" in args.sections:
+            say("\n## MODIS loop per day (notebook 05)")
+            report["modis"] = modis_rows = modis(args.runs, say)
+            tables.append(f"### MODIS loop (notebook 05: {modis_loop.PRODUCT}, {modis_loop.FIRST_DAY}-"
+                          f"{modis_loop.LAST_DAY})\n\n{modis_table(modis_rows)}")
+            say(tables[-1])
         if "notebooks" in args.sections:
             say("\n## Whole notebook run (labhelpers run)")
             report["notebooks"] = notebook_run(args.size, say)
