@@ -9,6 +9,7 @@ favouring whichever case ran first.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -39,13 +40,30 @@ class Case:
 
 
 def run_once(case: Case, out: Path, timeout: float = 1800) -> dict:
-    """One measurement of ``case`` in a fresh Python process (see :mod:`benchmarks.worker`)."""
+    """One measurement of ``case`` in a fresh Python process (see :mod:`benchmarks.worker`).
+
+    GDAL counts the process's HTTP requests and bytes (``CPL_VSIL_SHOW_NETWORK_STATS``, printed
+    at exit, after the clock has stopped); they are added as ``head``, ``get`` and ``mb``.
+    """
     spec = {"workload": asdict(case.workload), "method": case.method, "options": case.options, "out": str(out)}
     proc = subprocess.run([sys.executable, "-m", "benchmarks.worker", json.dumps(spec)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "CPL_VSIL_SHOW_NETWORK_STATS": "YES"})
     if proc.returncode != 0:
         raise RuntimeError(f"benchmark case {case.name!r} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    result = next(line for line in proc.stdout.splitlines() if line.startswith('{"seconds"'))
+    return {**json.loads(result), **network_stats(proc.stdout + proc.stderr)}
+
+
+def network_stats(output: str) -> dict:
+    """HEAD and GET counts and MB downloaded from GDAL's exit report (zeros when there is none)."""
+    at = output.find("Network statistics:")
+    if at < 0:
+        return {"head": 0, "get": 0, "mb": 0.0}
+    stats, _ = json.JSONDecoder().raw_decode(output[output.index("{", at):])
+    methods = stats.get("methods", {})
+    return {"head": methods.get("HEAD", {}).get("count", 0), "get": methods.get("GET", {}).get("count", 0),
+            "mb": methods.get("GET", {}).get("downloaded_bytes", 0) / 1e6}
 
 
 def interleaved(cases: list[Case], runs: int, scratch: Path, say=print) -> None:

@@ -83,6 +83,7 @@ def comparison(cases: list[Case], scratch: Path) -> list[dict]:
 
     by_name = {c.name: c for c in cases}
     limit = by_name["limit 2 threads"].median("seconds")
+    assets = cases[0].runs[0]["items"] * len(cases[0].workload.assets)
     rows = []
     for c in cases:
         agree = max_abs_diff(np.load(scratch / f"{c.name}.npy"), np.load(scratch / f"{c.same_pixels_as}.npy"))
@@ -91,14 +92,17 @@ def comparison(cases: list[Case], scratch: Path) -> list[dict]:
             "seconds": c.median("seconds"), "seconds_all": [r["seconds"] for r in c.runs],
             "peak_mb": c.median("peak_mb"), "added_mb": c.median("peak_mb") - c.median("base_mb"),
             "x_odc": c.median("seconds") / by_name[c.vs].median("seconds") if c.vs else None,
-            "vs": c.vs, "x_limit": c.median("seconds") / limit, "same_pixels_as": c.same_pixels_as, **agree,
+            "vs": c.vs, "x_limit": c.median("seconds") / limit, "same_pixels_as": c.same_pixels_as,
+            "requests_per_asset": (c.runs[0]["head"] + c.runs[0]["get"]) / assets,
+            "head_per_asset": c.runs[0]["head"] / assets, "mb": c.runs[0]["mb"], **agree,
         })
     return rows
 
 
 def comparison_table(rows: list[dict]) -> str:
     head = ("| case | time (s) | runs (s) | × odc-stac | × limit (2 thr) | peak RSS (MB) | added (MB) "
-            "| max abs diff (vs) |\n|---|---:|---|---:|---:|---:|---:|---|")
+            "| HTTP requests per asset (HEAD) | MB read | max abs diff (vs) |\n"
+            "|---|---:|---|---:|---:|---:|---:|---:|---:|---|")
     lines = [head]
     for r in rows:
         diff = "shapes differ" if r["max_abs_diff"] is None else f"{r['max_abs_diff']:.2g}" + (
@@ -107,7 +111,7 @@ def comparison_table(rows: list[dict]) -> str:
         lines.append(
             f"| {r['case']} | {r['seconds']:.2f} | {', '.join(f'{s:.1f}' for s in r['seconds_all'])} | "
             f"{'—' if r['x_odc'] is None else format(r['x_odc'], '.2f')} | {r['x_limit']:.2f} | {r['peak_mb']:.0f} | "
-            f"{r['added_mb']:.0f} | {diff} |")
+            f"{r['added_mb']:.0f} | {r['requests_per_asset']:.2f} ({r['head_per_asset']:.2f}) | {r['mb']:.1f} | {diff} |")
     return "\n".join(lines)
 
 
