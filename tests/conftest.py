@@ -20,6 +20,27 @@ import pytest
 from labhelpers.offline import services
 
 
+def _quiet_gateway_del():
+    """dask_gateway's ``Gateway.__del__`` calls ``close()``, which touches an event loop that
+    distributed 2026 has already stopped by then, so every Gateway garbage-collected at exit
+    prints a RuntimeError traceback after pytest's summary. Nothing is left to release at that
+    point; ignore exactly that error so the summary stays the run's last line."""
+    from dask_gateway.client import Gateway
+
+    original = Gateway.__del__
+
+    def __del__(self):
+        try:
+            original(self)
+        except RuntimeError:
+            pass
+
+    Gateway.__del__ = __del__
+
+
+_quiet_gateway_del()
+
+
 @pytest.fixture(scope="session")
 def offline_pc():
     """The running stand-in's state (URLs, ports, PIDs); started for the session if needed."""

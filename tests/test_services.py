@@ -25,12 +25,7 @@ import requests
 from labhelpers.offline import services
 from labhelpers.offline.processes import ServiceError
 
-pytestmark = [
-    pytest.mark.services,
-    # dask_gateway's Gateway.__del__ touches a loop that distributed 2026 has already closed:
-    # harmless noise at garbage collection, not a failure of the stand-in.
-    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
-]
+pytestmark = pytest.mark.services  # (dask_gateway's noisy Gateway.__del__: see conftest.py)
 S2 = "sentinel-2-l2a"
 
 
