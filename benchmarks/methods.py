@@ -7,9 +7,9 @@ offset, / 10000, see :mod:`labhelpers.sentinel2`) and returns a numpy composite 
 
 ``ours``
     :func:`labhelpers.sentinel2.stack` (stackstac) -> :func:`labhelpers.composites.median` or
-    :func:`~labhelpers.composites.monthly`, computed with dask's threaded scheduler. Keyword
-    options that ``stack`` does not take yet (``gdal_env``, ``reader``) are passed through to
-    ``stackstac.stack`` to measure a proposed change before it is made.
+    :func:`~labhelpers.composites.monthly`, computed with dask's threaded scheduler. The
+    proposed overview reader, which ``stack`` does not take yet, is passed through to
+    ``stackstac.stack`` to measure the change before it is made.
 ``odc``
     ``odc.stac.load`` on a GeoBox equal to that grid -> the same reductions. MPC items have no
     ``raster:bands``, so nodata 0, the offset and the scale are applied here, as for ``ours``.
@@ -33,12 +33,13 @@ import numpy as np
 
 from benchmarks.workload import Workload, grid, load_items
 
-#: GDAL settings for HTTP reads of COGs (see README.md for the request counts): no directory
-#: listing on open (no .aux/.ovr/.msk probes), no HEAD before the first GET (the file size comes
-#: from the first range response), adjacent blocks fetched in one range request.
-FAST_GDAL = {
+#: GDAL settings for the raw-read limit, the same as stackstac's and odc-stac's defaults: no
+#: directory listing on open (no .aux/.ovr/.msk probes), adjacent blocks in one range request.
+#: Not used: ``CPL_VSIL_CURL_USE_HEAD=NO``. It swaps each HEAD for a GET that GDAL aborts after
+#: the headers; Azurite leaks one file descriptor per aborted GET and fails every request once
+#: its 20 000 are gone (measured: +1 descriptor per asset), and it saves no request.
+READ_GDAL = {
     "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
-    "CPL_VSIL_CURL_USE_HEAD": "NO",
     "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
 }
 
@@ -74,20 +75,6 @@ def _reduce(da, reduce: str) -> np.ndarray:
     raise ValueError(f"unknown reduction {reduce!r}")
 
 
-def stackstac_options(gdal_env: dict | None = None, overviews: bool = False) -> dict:
-    """Extra ``stackstac.stack`` keywords: a GDAL env for open and read, and/or the overview reader."""
-    import stackstac
-
-    extra = {}
-    if gdal_env:
-        extra["gdal_env"] = stackstac.DEFAULT_GDAL_ENV.updated(always=gdal_env)
-    if overviews:
-        from benchmarks.overview_reader import OverviewRioReader
-
-        extra["reader"] = OverviewRioReader
-    return extra
-
-
 @contextmanager
 def _stackstac_extra(extra: dict):
     """Let ``labhelpers.sentinel2.stack`` pass ``extra`` to ``stackstac.stack`` (what a new keyword would do)."""
@@ -106,14 +93,21 @@ def _stackstac_extra(extra: dict):
         s2.stackstac = original
 
 
-def ours(wl: Workload, reduce: str = "median", chunksize: int = 2048, threads: int | None = None,
-         gdal_env: dict | None = None, overviews: bool = False) -> np.ndarray:
-    """``labhelpers.sentinel2.stack`` -> composite, computed on dask's threaded scheduler."""
+def ours(wl: Workload, reduce: str = "median", threads: int | None = None, overviews: bool = False) -> np.ndarray:
+    """``labhelpers.sentinel2.stack`` -> composite, computed on dask's threaded scheduler.
+
+    ``overviews=True`` gives stackstac the proposed :class:`~benchmarks.overview_reader.OverviewRioReader`.
+    """
     import labhelpers.sentinel2
 
-    with _stackstac_extra(stackstac_options(gdal_env, overviews)), _threads(threads):
+    extra = {}
+    if overviews:
+        from benchmarks.overview_reader import OverviewRioReader
+
+        extra["reader"] = OverviewRioReader
+    with _stackstac_extra(extra), _threads(threads):
         da = labhelpers.sentinel2.stack(load_items(wl.items_path), assets=wl.assets, resolution=wl.resolution,
-                                        bbox=wl.bbox, epsg=wl.epsg, chunksize=chunksize)
+                                        bbox=wl.bbox, epsg=wl.epsg)
         return _reduce(da, reduce)
 
 
@@ -185,7 +179,7 @@ def limit_reads(wl: Workload, threads: int = 1) -> np.ndarray:
             return src.read(1, window=window, out_shape=g.shape, resampling=Resampling.nearest)
 
     hrefs = [item.assets[a].href for item in load_items(wl.items_path) for a in wl.assets]
-    with rasterio.Env(**FAST_GDAL), ThreadPoolExecutor(threads) as pool:
+    with rasterio.Env(**READ_GDAL), ThreadPoolExecutor(threads) as pool:
         dns = list(pool.map(read, hrefs))
     return np.array(dns).reshape((-1, len(wl.assets)) + g.shape)
 

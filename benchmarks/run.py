@@ -33,7 +33,6 @@ sys.path.insert(0, str(ROOT))  # `python benchmarks/run.py` puts benchmarks/, no
 
 from benchmarks import modis_loop  # noqa: E402
 from benchmarks.measure import Case, interleaved, max_abs_diff  # noqa: E402
-from benchmarks.methods import FAST_GDAL  # noqa: E402
 from benchmarks.workload import Workload, aoi_bbox, save_items  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -43,7 +42,7 @@ COMPARISON_PERIOD = "2021-01-01/2021-12-31"
 SCALING_YEARS = (1, 2, 4, 6)  # archive lengths, counted from 2016
 
 #: The configuration proposed for ``labhelpers.sentinel2.stack`` (see README.md).
-PROPOSED = {"gdal_env": FAST_GDAL, "overviews": True}
+PROPOSED = {"overviews": True}
 #: dask threads for the "tuned scheduler" rows (the default is one per core): reads wait on the
 #: network, not the CPU, so more threads than cores overlap the waits.
 TUNED_THREADS = 4
