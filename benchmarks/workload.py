@@ -15,16 +15,10 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
-#: The lab's AOI near Prince George, BC (the exercise's ring, as students receive it).
-AOI = [
-    [-122.8226566, 53.8907286],
-    [-122.8003758, 53.8830494],
-    [-122.8052681, 53.8914371],
-    [-122.8124781, 53.9006506],
-    [-122.8264828, 53.8952614],
-    [-122.8227425, 53.8907537],
-]
-EPSG = 32610  # UTM 10N, the tile's own CRS: no reprojection, only resampling
+# The lab's AOI (as students receive it) and the tile's own CRS (UTM 10N: no reprojection, only
+# resampling), from the archive that defines them.
+from labhelpers.offline.s2archive import AOI, EPSG
+
 ASSETS = ("B04", "B03", "B02", "B08")  # red, green, blue, nir: the lab's composite bands
 MAX_CLOUD = 25  # the lab's cloud limit (eo:cloud_cover < 25 %)
 
