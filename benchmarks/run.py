@@ -223,15 +223,12 @@ def main(argv=None) -> int:
     from labhelpers.offline import services
     import labhelpers.stac
 
-    print(f"Starting (or reusing) the offline stand-in with the {args.size} archive ...", flush=True)
-    state = services.up(args.size, ports=_ports(services))
-    started_here = not state.get("already_running")
     say = lambda *a: print(*a, flush=True)  # noqa: E731
     report = {"machine": machine(), "versions": versions(), "size": args.size, "runs": args.runs,
               "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "proposed": {k: str(v) for k, v in PROPOSED.items()}}
     tables = []
     t_all = time.monotonic()
-    try:
+    with services.running(args.size, ports=_ports(services), say=say):
         catalog = labhelpers.stac.open_catalog("offline")
         with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
             scratch = Path(tmp)
@@ -270,9 +267,6 @@ def main(argv=None) -> int:
             tables.append("### Notebook run\n\n| notebook | seconds |\n|---|---:|\n" + "\n".join(
                 f"| {k} | {v:.0f} |" for k, v in nb["per_notebook"].items()) + f"\n| **all (wall)** | {nb['seconds']:.0f} |")
             say(tables[-1])
-    finally:
-        if started_here:
-            services.down(say=lambda *_: None)
     report["wall_seconds"] = time.monotonic() - t_all
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "results.json").write_text(json.dumps(report, indent=2) + "\n")

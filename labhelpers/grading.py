@@ -38,7 +38,6 @@ import sys
 import tempfile
 import time
 import zipfile
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -381,31 +380,13 @@ def _last_lines(message: str, n: int = 6) -> str:
     return "\n".join(lines[-n:]) if lines else "(no message)"
 
 
-@contextmanager
-def stand_in(say):
-    """The offline Planetary Computer for this run: the running one, else one started here and stopped after."""
-    from labhelpers.offline import services
-
-    state = services.read_state()
-    if services.is_healthy(state):
-        say(f"Using the running offline Planetary Computer (STAC API {state['stac_url']}).")
-        yield state
-        return
-    say("The offline Planetary Computer is not running: starting it for this run (`labhelpers offline up`)...")
-    state = services.up("ci", say=say)
-    try:
-        yield state
-    finally:
-        say("Stopping the offline Planetary Computer started for this run.")
-        services.down(say=say)
-
-
 def grade_folder(root: Path, out: Path, exercise: int | None = None, timeout: float = 900,
                  parameters: dict | None = None, solutions: Path = exercises.SOLUTIONS,
                  say=print) -> list[Result]:
     """Grade every file under ``root`` into ``out`` (``grades.csv``, ``feedback/``, ``executed/``).
 
-    The offline stand-in must be running (see :func:`stand_in`). Returns the results in file order.
+    The offline stand-in must be running (see :func:`labhelpers.offline.services.running`).
+    Returns the results in file order.
     """
     root, out = root.resolve(), out.resolve()
     if out == root or root in out.parents:
@@ -444,8 +425,10 @@ def _run(args) -> int:
     if not root.is_dir():
         say(f"error: {root} is not a folder of submissions.")
         return 1
+    from labhelpers.offline import services
+
     try:
-        with stand_in(say):
+        with services.running(say=say):
             grade_folder(root, Path(args.out), args.exercise, args.timeout, params, say=say)
     except (ValueError, FileNotFoundError) as err:
         say(f"error: {err}")

@@ -89,36 +89,35 @@ def _failure(err) -> str:
 
 def run(profile: str = "offline", out: Path = ROOT / "build" / "notebooks", only=None,
         parameters: dict | None = None, timeout: int = 1800, update: bool = False, size: str = "ci") -> int:
-    """Execute the notebooks; start the offline stand-in first when needed (and stop it after)."""
-    started_here = False
-    if profile == "offline":
-        from labhelpers.offline import services
-
-        state = services.up(size=size)
-        started_here = not state.get("already_running")
+    """Execute the notebooks; on the offline profile, start the stand-in first when needed (and stop it after)."""
     if update and parameters:
         raise SystemExit("--update regenerates the committed notebooks as students see them: it takes no -p.")
+    if profile != "offline":
+        return _run_all(profile, out, only, parameters, timeout, update)
+    from labhelpers.offline import services
+
+    with services.running(size):
+        return _run_all(profile, out, only, parameters, timeout, update)
+
+
+def _run_all(profile, out, only, parameters, timeout, update) -> int:
     os.environ["LABHELPERS_PROFILE"] = profile  # the kernels inherit it
     out.mkdir(parents=True, exist_ok=True)
     params = {"profile": profile, **(parameters or {})}
     total = time.monotonic()
-    try:
-        for nb in notebooks(only):
-            target = out / nb.name
-            print(f"running {nb.name} ...", flush=True)
-            try:
-                seconds = execute(nb, target, params, timeout, inject=not update)
-            except Exception as err:  # papermill raises PapermillExecutionError with the cell
-                print(f"FAILED {nb.name} at {_failure(err)}\n  executed copy (with the error): {target}")
-                return 1
-            html = to_html(target)
-            print(f"  ok in {seconds:.0f} s -> {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}, {html.name}")
-            if update:
-                shutil.copyfile(target, nb)
-                clean_metadata(nb)
-    finally:
-        if started_here:
-            services.down(say=lambda *_: None)
+    for nb in notebooks(only):
+        target = out / nb.name
+        print(f"running {nb.name} ...", flush=True)
+        try:
+            seconds = execute(nb, target, params, timeout, inject=not update)
+        except Exception as err:  # papermill raises PapermillExecutionError with the cell
+            print(f"FAILED {nb.name} at {_failure(err)}\n  executed copy (with the error): {target}")
+            return 1
+        html = to_html(target)
+        print(f"  ok in {seconds:.0f} s -> {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}, {html.name}")
+        if update:
+            shutil.copyfile(target, nb)
+            clean_metadata(nb)
     print(f"All notebooks ran in {time.monotonic() - total:.0f} s. Executed notebooks and HTML: {out}")
     return 0
 

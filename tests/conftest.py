@@ -44,15 +44,8 @@ _quiet_gateway_del()
 @pytest.fixture(scope="session")
 def offline_pc():
     """The running stand-in's state (URLs, ports, PIDs); started for the session if needed."""
-    state = services.read_state()
-    if services.is_healthy(state):
+    with services.running(say=lambda *_: None) as state:
         yield state
-        return
-    state = services.up("ci", say=lambda *_: None)
-    try:
-        yield state
-    finally:
-        services.down(say=lambda *_: None)
 
 
 @pytest.fixture(scope="session")

@@ -247,3 +247,28 @@ def _down() -> list[str]:
     stopped = _stop_all(_procs(read_state()))
     state_file().unlink(missing_ok=True)
     return stopped
+
+
+@contextmanager
+def running(size: str | None = None, ports: Ports = Ports(), say=print):
+    """The stand-in for one job (a test session, a notebook run, a grading run, a benchmark).
+
+    A healthy stand-in that is already running is used and left running: with ``size=None``
+    whichever archive it serves, with a size only that one (``up`` refuses another, saying how to
+    stop it). Otherwise one is started here (``size`` or ``"ci"``) and stopped when the job ends,
+    also when the job fails.
+    """
+    state = read_state()
+    if is_healthy(state) and size in (None, state["size"]):
+        say(f"Using the running offline Planetary Computer (STAC API {state['stac_url']}).")
+        started = False
+    else:
+        say("Starting the offline Planetary Computer for this run (`labhelpers offline up`) ...")
+        state = up(size or "ci", ports, say=say)
+        started = not state.get("already_running")
+    try:
+        yield state
+    finally:
+        if started:
+            say("Stopping the offline Planetary Computer started for this run.")
+            down(say=say)
