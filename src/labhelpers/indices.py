@@ -16,9 +16,22 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+__all__ = ["normalized_difference", "ndvi", "ndsi"]
+
 
 def normalized_difference(a, b):
-    """``(a - b) / (a + b)``, NaN where ``a + b == 0``. Works on xarray and numpy arrays."""
+    """``(a - b) / (a + b)``, NaN where ``a + b == 0``.
+
+    Parameters
+    ----------
+    a, b : xarray.DataArray or array_like
+        Reflectances of the same shape.
+
+    Returns
+    -------
+    xarray.DataArray or numpy.ndarray
+        Between -1 and 1 for non-negative inputs; NaN, never inf, where both are 0.
+    """
     total = a + b
     if isinstance(total, xr.DataArray):
         return xr.where(total != 0, (a - b) / total.where(total != 0), np.nan)
@@ -36,7 +49,23 @@ def _band(da: xr.DataArray, name: str) -> xr.DataArray:
 
 
 def ndvi(da: xr.DataArray) -> xr.DataArray:
-    """NDVI = (nir - red) / (nir + red) from an array with a ``band`` coordinate of common names."""
+    """NDVI = (nir - red) / (nir + red).
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        With a ``band`` coordinate of common names holding ``nir`` and ``red``.
+
+    Returns
+    -------
+    xarray.DataArray
+        Named ``ndvi``, without the band dimension.
+
+    Raises
+    ------
+    ValueError
+        When a band is missing; the message lists the bands there are.
+    """
     out = normalized_difference(_band(da, "nir"), _band(da, "red"))
     out.name = "ndvi"
     out.attrs = {"long_name": "NDVI", "units": "1", "formula": "(nir - red) / (nir + red)"}
@@ -44,7 +73,23 @@ def ndvi(da: xr.DataArray) -> xr.DataArray:
 
 
 def ndsi(da: xr.DataArray) -> xr.DataArray:
-    """NDSI = (green - swir16) / (green + swir16)."""
+    """NDSI = (green - swir16) / (green + swir16).
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        With a ``band`` coordinate of common names holding ``green`` and ``swir16`` (asset B11).
+
+    Returns
+    -------
+    xarray.DataArray
+        Named ``ndsi``, without the band dimension.
+
+    Raises
+    ------
+    ValueError
+        When a band is missing.
+    """
     out = normalized_difference(_band(da, "green"), _band(da, "swir16"))
     out.name = "ndsi"
     out.attrs = {"long_name": "NDSI", "units": "1", "formula": "(green - swir16) / (green + swir16)"}

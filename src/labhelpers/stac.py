@@ -19,19 +19,33 @@ import pystac_client
 import requests
 from pystac import ItemCollection
 
+from labhelpers.errors import EmptySearchError, ServiceError
 from labhelpers.settings import get_settings
 
-
-class ServiceError(RuntimeError):
-    """A service the lab needs did not answer."""
-
-
-class EmptySearchError(ValueError):
-    """A search matched no items."""
+__all__ = ["open_catalog", "cloud_query", "search"]
 
 
 def open_catalog(profile: str | None = None) -> pystac_client.Client:
-    """Open the STAC API of ``profile`` (see :mod:`labhelpers.settings`), signing hrefs as items arrive."""
+    """Open the STAC API of ``profile``, signing asset hrefs as items arrive.
+
+    Parameters
+    ----------
+    profile : str, optional
+        ``"planetary-computer"`` or ``"offline"`` (see :mod:`labhelpers.settings`); default
+        ``LABHELPERS_PROFILE``, else the Planetary Computer.
+
+    Returns
+    -------
+    pystac_client.Client
+        Opened with ``modifier=planetary_computer.sign_inplace``.
+
+    Raises
+    ------
+    ServiceError
+        When the API does not answer; the message says how to start or reach it.
+    ConfigError
+        When the profile is unknown or the offline stand-in is not running.
+    """
     settings = get_settings(profile)
     try:
         return pystac_client.Client.open(settings.stac_url, modifier=planetary_computer.sign_inplace)
@@ -45,7 +59,23 @@ def open_catalog(profile: str | None = None) -> pystac_client.Client:
 
 
 def cloud_query(max_cloud: float) -> dict:
-    """The STAC ``query`` extension filter for scenes with less than ``max_cloud`` % cloud."""
+    """The STAC ``query`` extension filter for scenes with less than ``max_cloud`` % cloud.
+
+    Parameters
+    ----------
+    max_cloud : float
+        Largest accepted ``eo:cloud_cover``, in percent (0-100).
+
+    Returns
+    -------
+    dict
+        ``{"eo:cloud_cover": {"lt": max_cloud}}``, the lab's query.
+
+    Raises
+    ------
+    ValueError
+        When ``max_cloud`` is outside 0-100.
+    """
     if not 0 <= max_cloud <= 100:
         raise ValueError(f"max_cloud is a percentage of cloudy pixels: give 0-100, not {max_cloud}.")
     return {"eo:cloud_cover": {"lt": max_cloud}}
@@ -61,11 +91,31 @@ def search(
 ) -> ItemCollection:
     """All items of ``collection`` over ``bbox`` in ``datetime`` with ``eo:cloud_cover < max_cloud``.
 
-    ``datetime`` is a STAC interval such as ``"2016-01-01/2021-12-31"``. ``limit`` is the page
-    size: the API returns at most that many items per request, and pystac-client follows the
-    ``next`` links until every matching item has arrived.
+    Parameters
+    ----------
+    catalog : pystac_client.Client
+        From :func:`open_catalog`.
+    bbox : sequence of 4 float
+        ``(west, south, east, north)`` in degrees, e.g. from :func:`labhelpers.aoi.bbox_of`.
+    datetime : str
+        A STAC interval such as ``"2016-01-01/2021-12-31"``.
+    collection : str, default "sentinel-2-l2a"
+    max_cloud : float, default 25
+        Percent; see :func:`cloud_query`.
+    limit : int, default 500
+        The page size: the API returns at most that many items per request, and pystac-client
+        follows the ``next`` links until every matching item has arrived.
 
-    Raises :class:`EmptySearchError` naming the AOI, dates and cloud limit when nothing matches.
+    Returns
+    -------
+    pystac.ItemCollection
+
+    Raises
+    ------
+    EmptySearchError
+        When nothing matches; the message names the AOI, dates and cloud limit.
+    ValueError
+        When ``bbox`` is not (west, south, east, north).
     """
     minx, miny, maxx, maxy = bbox
     if not (minx < maxx and miny < maxy):

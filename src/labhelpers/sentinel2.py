@@ -31,6 +31,8 @@ import pystac
 import stackstac
 import xarray as xr
 
+__all__ = ["BASELINE_04_DATE", "COMMON_NAMES", "SCL_MASKED", "boa_offset", "item_epsg", "choose_epsg", "stack"]
+
 #: ESA changed L2A processing on this date (baseline 04.00): DNs carry a +1000 offset since.
 BASELINE_04_DATE = datetime(2022, 1, 25, tzinfo=timezone.utc)
 
@@ -57,8 +59,19 @@ def _baseline_number(baseline: str) -> tuple[int, int]:
 def boa_offset(item) -> int:
     """The DN offset to add to this item's reflectance bands: -1000 from baseline 04.00, else 0.
 
-    Baselines are compared as numbers ("10.00" > "04.00"; as strings "10.00" < "4.00").
-    An item without ``s2:processing_baseline`` falls back on its date (2022-01-25).
+    It has ESA's meaning of ``BOA_ADD_OFFSET``: reflectance = (DN + offset) / 10000.
+
+    Parameters
+    ----------
+    item : pystac.Item or dict
+        A Sentinel-2 L2A item. Baselines are compared as numbers ("10.00" > "04.00"; as strings
+        "10.00" < "4.00"). An item without ``s2:processing_baseline`` falls back on its date
+        (2022-01-25).
+
+    Returns
+    -------
+    int
+        -1000 or 0.
     """
     props = item.properties if isinstance(item, pystac.Item) else item["properties"]
     baseline = props.get("s2:processing_baseline")
@@ -71,7 +84,17 @@ def boa_offset(item) -> int:
 
 
 def item_epsg(item) -> int | None:
-    """The item's EPSG code from ``proj:epsg`` or ``proj:code`` ("EPSG:32610"), else None."""
+    """The item's EPSG code from ``proj:epsg`` or ``proj:code`` ("EPSG:32610").
+
+    Parameters
+    ----------
+    item : pystac.Item or dict
+
+    Returns
+    -------
+    int or None
+        None when the item has neither property (or a non-EPSG ``proj:code``).
+    """
     props = item.properties if isinstance(item, pystac.Item) else item["properties"]
     if props.get("proj:epsg") is not None:
         return int(props["proj:epsg"])
@@ -92,7 +115,21 @@ def _as_stackstac_dict(item) -> dict:
 
 
 def choose_epsg(items) -> int:
-    """The most common EPSG code among ``items`` (ties: the smallest code, so it is repeatable)."""
+    """The most common EPSG code among ``items`` (ties: the smallest code, so it is repeatable).
+
+    Parameters
+    ----------
+    items : sequence of pystac.Item or dict
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ValueError
+        When no item has ``proj:epsg`` or ``proj:code``; pass ``epsg=`` to :func:`stack` then.
+    """
     counts = Counter(e for e in (item_epsg(i) for i in items) if e is not None)
     if not counts:
         raise ValueError("None of the items has proj:epsg or proj:code: pass epsg= explicitly.")
@@ -114,17 +151,34 @@ def stack(
 
     Parameters
     ----------
-    items : sequence of pystac.Item (or item dicts), e.g. from :func:`labhelpers.stac.search`
-    assets : asset keys to load; the band coordinate becomes their common names
-    resolution : output pixel size in metres (100 m keeps a multi-year stack small)
-    bbox : (west, south, east, north) in degrees to clip to; None = the union of the items
-    epsg : output CRS; default the most common among the items (MPC hrefs span UTM zones)
-    mask_clouds : set pixels whose SCL class is in :data:`SCL_MASKED` to NaN (loads SCL too)
-    chunksize : dask chunk size in pixels (y and x)
-    harmonize : apply each item's :func:`boa_offset`; ``False`` only to *see* the baseline jump
+    items : sequence of pystac.Item or dict
+        E.g. from :func:`labhelpers.stac.search`.
+    assets : sequence of str, default ("B04", "B03", "B02", "B08")
+        Asset keys to load; the band coordinate becomes their common names.
+    resolution : float, default 100
+        Output pixel size in metres (100 m keeps a multi-year stack small).
+    bbox : sequence of 4 float, optional
+        ``(west, south, east, north)`` in degrees to clip to; None = the union of the items
+        (whole MGRS tiles: large).
+    epsg : int, optional
+        Output CRS; default the most common among the items (MPC hrefs span UTM zones).
+    mask_clouds : bool, default False
+        Set pixels whose SCL class is in :data:`SCL_MASKED` to NaN (loads SCL too).
+    chunksize : int, default 2048
+        Dask chunk size in pixels (y and x).
+    harmonize : bool, default True
+        Apply each item's :func:`boa_offset`; ``False`` only to *see* the baseline jump.
 
-    The result is lazy (dask): nothing is read until you ``.compute()`` or ``.persist()``.
-    ``attrs["boa_offset_applied"]`` records that the baseline offset has been applied.
+    Returns
+    -------
+    xarray.DataArray
+        Lazy (dask): nothing is read until you ``.compute()`` or ``.persist()``.
+        ``attrs["boa_offset_applied"]`` records that the baseline offset has been applied.
+
+    Raises
+    ------
+    ValueError
+        For no items or an unknown asset key.
     """
     items = list(items)
     if not items:

@@ -23,14 +23,27 @@ import dask
 import requests
 from distributed import Client, LocalCluster
 
+from labhelpers.errors import ServiceError
 from labhelpers.settings import get_settings
-from labhelpers.stac import ServiceError
+
+__all__ = ["gateway_address", "start_cluster", "shutdown"]
 
 GATEWAY_TIMEOUT = 30  # seconds to wait for a configured gateway before giving up
 
 
 def gateway_address(profile: str | None = None) -> str | None:
-    """The configured Dask Gateway address, or None: the profile's, else dask's ``gateway.address``."""
+    """The configured Dask Gateway address: the profile's, else dask's ``gateway.address``.
+
+    Parameters
+    ----------
+    profile : str, optional
+        See :mod:`labhelpers.settings`.
+
+    Returns
+    -------
+    str or None
+        None when no gateway is configured.
+    """
     return get_settings(profile).gateway_address or dask.config.get("gateway.address", None)
 
 
@@ -56,10 +69,28 @@ def _gateway_cluster(address: str, profile: str | None):
 
 
 def start_cluster(minimum: int = 1, maximum: int = 4, profile: str | None = None):
-    """Start an adaptive cluster and return ``(cluster, client)``; prints the dashboard link.
+    """Start an adaptive cluster and print its dashboard link.
 
-    ``minimum``/``maximum`` bound the number of workers ``adapt`` may run (the original lab used
-    4..24 on the Hub; a laptop wants 1..4). Call :func:`shutdown` when done.
+    Parameters
+    ----------
+    minimum, maximum : int
+        Bounds on the number of workers ``adapt`` may run (the original lab used 4..24 on the
+        Hub; a laptop wants 1..4).
+    profile : str, optional
+        See :mod:`labhelpers.settings`.
+
+    Returns
+    -------
+    (cluster, distributed.Client)
+        A ``GatewayCluster`` where a gateway is configured, else a ``LocalCluster``. Call
+        :func:`shutdown` when done.
+
+    Raises
+    ------
+    ValueError
+        When not ``0 <= minimum <= maximum``.
+    ServiceError
+        When a configured gateway does not answer.
     """
     if not 0 <= minimum <= maximum:
         raise ValueError(f"Need 0 <= minimum <= maximum workers; got minimum={minimum}, maximum={maximum}.")
@@ -78,7 +109,13 @@ def start_cluster(minimum: int = 1, maximum: int = 4, profile: str | None = None
 
 
 def shutdown(cluster, client) -> None:
-    """Close the client and shut the cluster down (a gateway cluster stops its workers too)."""
+    """Close the client and shut the cluster down (a gateway cluster stops its workers too).
+
+    Parameters
+    ----------
+    cluster : GatewayCluster or LocalCluster
+    client : distributed.Client
+    """
     client.close()
     if hasattr(cluster, "shutdown"):
         cluster.shutdown()

@@ -19,6 +19,8 @@ import numpy as np
 import xarray as xr
 from xrspatial.multispectral import true_color as _xrs_true_color
 
+__all__ = ["median", "monthly", "monthly_resample", "true_color"]
+
 
 def _time_in_one_chunk(da: xr.DataArray) -> xr.DataArray:
     # A median needs all values of a pixel at once: with dask, time must be one chunk.
@@ -26,21 +28,55 @@ def _time_in_one_chunk(da: xr.DataArray) -> xr.DataArray:
 
 
 def median(da: xr.DataArray, dim: str = "time") -> xr.DataArray:
-    """Per-pixel median over ``dim``, skipping NaN (no data, masked clouds)."""
+    """Per-pixel median over ``dim``, skipping NaN (no data, masked clouds).
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+    dim : str, default "time"
+
+    Returns
+    -------
+    xarray.DataArray
+        Lazy when ``da`` is; ``attrs["composite"]`` says what was done.
+    """
     out = _time_in_one_chunk(da).median(dim, skipna=True, keep_attrs=True)
     out.attrs["composite"] = f"median over {dim}"
     return out
 
 
 def monthly(da: xr.DataArray) -> xr.DataArray:
-    """Median per calendar month, pooling all years: dims ``(month, ...)`` with month 1..12 present in the data."""
+    """Median per calendar month, pooling all years (``groupby("time.month")``).
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        With a ``time`` dimension.
+
+    Returns
+    -------
+    xarray.DataArray
+        Dims ``(month, ...)``, months numbered 1 (January) to 12, those present in the data.
+    """
     out = _time_in_one_chunk(da).groupby("time.month").median("time", skipna=True, keep_attrs=True)
     out.attrs["composite"] = "median per calendar month (all years pooled)"
     return out
 
 
 def monthly_resample(da: xr.DataArray) -> xr.DataArray:
-    """Median per year-month (``resample(time="MS")``): one composite per month of every year."""
+    """Median per year-month (``resample(time="MS")``): one composite per month of every year.
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        With a ``time`` dimension.
+
+    Returns
+    -------
+    xarray.DataArray
+        One time step per month from the first to the last, labelled by the month's first day;
+        months without data are all-NaN.
+    """
     out = _time_in_one_chunk(da).resample(time="MS").median("time", skipna=True, keep_attrs=True)
     out.attrs["composite"] = "median per year-month (resample MS)"
     return out
@@ -50,8 +86,26 @@ def true_color(da: xr.DataArray, c: float = 10.0, th: float = 0.125) -> xr.DataA
     """An RGBA uint8 image ``(y, x, band)`` from the red, green and blue bands of a 2-D composite.
 
     Uses xarray-spatial's ``true_color``: each band is stretched from its own min to max and
-    passed through a sigmoid (contrast ``c``, brightness threshold ``th``). NaN pixels become
-    transparent (alpha 0). ``da`` must have a ``band`` coordinate with red, green and blue.
+    passed through a sigmoid, so colours are not comparable between images.
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        ``(band, y, x)`` with a ``band`` coordinate holding red, green and blue.
+    c : float, default 10.0
+        Sigmoid contrast.
+    th : float, default 0.125
+        Sigmoid brightness threshold.
+
+    Returns
+    -------
+    xarray.DataArray
+        uint8 ``(y, x, band)`` RGBA; NaN pixels are transparent (alpha 0).
+
+    Raises
+    ------
+    ValueError
+        When a colour band is missing or ``da`` still has a time dimension.
     """
     missing = {"red", "green", "blue"} - set(map(str, da["band"].values))
     if missing:

@@ -15,6 +15,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
+__all__ = ["panels", "rgb_panels", "image", "time_series"]
+
 _AXES = {"x": "easting (m)", "y": "northing (m)"}
 
 
@@ -38,11 +40,28 @@ def _label_axes(ax, da: xr.DataArray) -> None:
 
 def panels(da: xr.DataArray, dim: str, title: str, cbar_label: str, cmap: str = "RdYlGn",
            vmin: float | None = None, vmax: float | None = None, ncols: int = 4):
-    """One map per value of ``dim`` (e.g. month) with one shared colour bar labelled ``cbar_label``.
+    """One map per value of ``dim`` (e.g. month) with one shared colour bar.
 
-    ``vmin``/``vmax`` default to the 2nd and 98th percentiles over *all* panels, so the colours
-    mean the same value everywhere. All-NaN panels (months with no clear scene) are drawn
-    empty and say so.
+    Parameters
+    ----------
+    da : xarray.DataArray
+        ``(dim, y, x)``, e.g. monthly NDVI.
+    dim : str
+        The dimension with one panel per value.
+    title : str
+        The figure title.
+    cbar_label : str
+        The colour bar's label, with units.
+    cmap : str, default "RdYlGn"
+    vmin, vmax : float, optional
+        Default: the 2nd and 98th percentiles over *all* panels, so a colour means the same
+        value everywhere.
+    ncols : int, default 4
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        All-NaN panels (months with no clear scene) are drawn empty and say so.
     """
     da = da.compute() if hasattr(da.data, "dask") else da
     n = da.sizes[dim]
@@ -84,7 +103,22 @@ def rgb_panels(da: xr.DataArray, dim: str, title: str, max_reflectance: float = 
     Red, green and blue reflectance are divided by ``max_reflectance`` and clipped to [0, 1], so a
     colour means the same reflectance in every panel (a per-image min-max stretch, as
     ``xrspatial.true_color`` does, would make a snowy January and a green July look alike in
-    brightness). NaN pixels are drawn white.
+    brightness).
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        ``(dim, band, y, x)`` reflectance with bands red, green and blue.
+    dim : str
+    title : str
+    max_reflectance : float, default 0.3
+        The reflectance drawn at full brightness.
+    ncols : int, default 4
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        NaN pixels are drawn white.
     """
     da = da.compute() if hasattr(da.data, "dask") else da
     rgb = (da.sel(band=["red", "green", "blue"]) / max_reflectance).clip(0, 1).fillna(1.0)
@@ -106,7 +140,17 @@ def rgb_panels(da: xr.DataArray, dim: str, title: str, max_reflectance: float = 
 
 
 def image(rgba: xr.DataArray, title: str):
-    """Show one RGBA image ``(y, x, band)`` such as :func:`labhelpers.composites.true_color` returns."""
+    """Show one RGBA image ``(y, x, band)`` such as :func:`labhelpers.composites.true_color` returns.
+
+    Parameters
+    ----------
+    rgba : xarray.DataArray
+    title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     rgba = rgba.compute() if hasattr(rgba.data, "dask") else rgba
     fig, ax = plt.subplots(figsize=(6, 5.5), constrained_layout=True)
     ax.imshow(rgba.values, extent=_extent(rgba), interpolation="nearest")
@@ -116,7 +160,22 @@ def image(rgba: xr.DataArray, title: str):
 
 
 def time_series(x, ys: dict, title: str, xlabel: str, ylabel: str, marker: str = "o"):
-    """Lines ``{label: values}`` over ``x`` (dates or numbers), titled and labelled, with a legend."""
+    """Lines ``{label: values}`` over ``x`` (dates or numbers), titled and labelled, with a legend.
+
+    Parameters
+    ----------
+    x : array_like
+        Dates or numbers.
+    ys : dict of str to array_like
+        One line per entry.
+    title, xlabel, ylabel : str
+        Axis labels should carry units.
+    marker : str, default "o"
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(9, 3.5), constrained_layout=True)

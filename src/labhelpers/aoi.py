@@ -22,9 +22,9 @@ import math
 import warnings
 from numbers import Real
 
+from labhelpers.errors import AOIWarning
 
-class AOIWarning(UserWarning):
-    """An AOI was accepted after an unambiguous fix (closing the ring, adding the outer list)."""
+__all__ = ["as_polygon", "bbox_of", "AOIWarning"]
 
 
 def _is_position(p) -> bool:
@@ -112,8 +112,27 @@ def _warn_fixes(polygon: dict, fixes: list[str]) -> None:
 def as_polygon(aoi) -> dict:
     """Return ``aoi`` as a valid GeoJSON Polygon dict, fixing only what is unambiguous.
 
-    Accepts a GeoJSON Polygon (dict), a Feature holding one, a list of rings, or a bare ring
-    (a list of ``[lon, lat]`` positions, as the lab writes it). Fixes are warned about.
+    Parameters
+    ----------
+    aoi : dict or list
+        A GeoJSON Polygon (dict), a Feature holding one, a list of rings, or a bare ring (a list
+        of ``[lon, lat]`` positions, as the lab writes it).
+
+    Returns
+    -------
+    dict
+        ``{"type": "Polygon", "coordinates": [[[lon, lat], ...]]}`` with every ring closed.
+
+    Raises
+    ------
+    ValueError
+        For what cannot be fixed without guessing: swapped lat/lon, too few corners, text
+        instead of numbers, a geometry that is not a Polygon.
+
+    Warns
+    -----
+    AOIWarning
+        When a ring was closed or the outer list added; the warning shows the corrected GeoJSON.
 
     >>> as_polygon([[0, 0], [1, 0], [1, 1], [0, 0]])["type"]
     'Polygon'
@@ -126,8 +145,21 @@ def as_polygon(aoi) -> dict:
 def bbox_of(polygon) -> tuple[float, float, float, float]:
     """Bounding box ``(minx, miny, maxx, maxy)`` — west, south, east, north — of a polygon.
 
-    ``polygon`` may be anything :func:`as_polygon` accepts; fixes it makes are warned about.
-    STAC APIs take this order for ``bbox=``.
+    Parameters
+    ----------
+    polygon : dict or list
+        Anything :func:`as_polygon` accepts; fixes it makes are warned about.
+
+    Returns
+    -------
+    tuple of 4 float
+        Degrees, in the order STAC APIs take for ``bbox=`` (and ``rasterio.features.bounds``
+        returns, as the original lab used).
+
+    Raises
+    ------
+    ValueError
+        As :func:`as_polygon`.
     """
     polygon, fixes = _fixed(polygon)
     _warn_fixes(polygon, fixes)

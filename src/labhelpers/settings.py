@@ -22,7 +22,7 @@ Environment variables override single values (they are read here and nowhere els
 ``LABHELPERS_STAC_URL``        the STAC API root
 ``LABHELPERS_BLOB_URL``        blob account URL template containing ``{account}``
 ``LABHELPERS_GATEWAY_ADDRESS`` a Dask Gateway address (empty string: none)
-``LABHELPERS_OFFLINE_DIR``     where the stand-in keeps its data and state file
+``LABHELPERS_OFFLINE_DIR``     the stand-in's folder (default: :func:`offline_dir`)
 =============================  ==================================================
 """
 
@@ -33,51 +33,81 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from labhelpers.errors import ConfigError
+
+__all__ = ["PROFILES", "MPC_STAC_URL", "MPC_BLOB_URL", "Settings", "get_settings", "offline_dir", "state_file",
+           "read_state"]
+
 PROFILES = ("planetary-computer", "offline")
 
 MPC_STAC_URL = "https://planetarycomputer.microsoft.com/api/stac/v1"
 MPC_BLOB_URL = "https://{account}.blob.core.windows.net"
 
-
-class ConfigError(RuntimeError):
-    """The configuration does not point at a usable world (bad profile, stand-in not running)."""
-
-
-def _repo_root() -> Path | None:
-    root = Path(__file__).resolve().parents[1]
-    return root if (root / "pyproject.toml").exists() else None
+#: The stand-in's folder inside a project: ``labhelpers offline up`` creates it where it is run.
+OFFLINE_DIR_NAME = ".offline"
 
 
 def offline_dir() -> Path:
     """The folder where the offline stand-in keeps its archive, databases and state file.
 
-    ``LABHELPERS_OFFLINE_DIR`` wins; in a source checkout it is ``<checkout>/.offline``;
-    otherwise ``~/.cache/labhelpers/offline``.
+    ``LABHELPERS_OFFLINE_DIR`` wins. Otherwise the nearest ``.offline`` folder in the current
+    directory or one of its parents (so a notebook in ``notebooks/`` finds the stand-in started in
+    the project folder), and ``./.offline`` when there is none yet.
+
+    Returns
+    -------
+    pathlib.Path
+        An absolute path; it may not exist yet.
     """
     env = os.environ.get("LABHELPERS_OFFLINE_DIR")
     if env:
         return Path(env).expanduser().resolve()
-    root = _repo_root()
-    if root is not None:
-        return root / ".offline"
-    return Path.home() / ".cache" / "labhelpers" / "offline"
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / OFFLINE_DIR_NAME).is_dir():
+            return folder / OFFLINE_DIR_NAME
+    return here / OFFLINE_DIR_NAME
 
 
 def state_file() -> Path:
-    """The JSON file ``labhelpers offline up`` writes: URLs, ports and PIDs of the services."""
+    """The JSON file ``labhelpers offline up`` writes: URLs, ports and PIDs of the services.
+
+    Returns
+    -------
+    pathlib.Path
+        ``offline_dir() / "state.json"``.
+    """
     return offline_dir() / "state.json"
 
 
 def read_state() -> dict:
-    """Return the running stand-in's state, or raise :class:`ConfigError` saying how to start it."""
+    """The running stand-in's state, as ``labhelpers offline up`` wrote it.
+
+    Returns
+    -------
+    dict
+        At least ``stac_url``, ``blob_url`` and ``gateway`` (None or address, proxy, auth).
+
+    Raises
+    ------
+    ConfigError
+        When no stand-in is running here (no state file) or its state file is unreadable.
+    """
     path = state_file()
-    if not path.exists():
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
         raise ConfigError(
             "The offline Planetary Computer is not running (no state file at "
-            f"{path}). Start it with `labhelpers offline up` (or `make offline-up`), "
-            "or use profile='planetary-computer' when you are online."
-        )
-    return json.loads(path.read_text())
+            f"{path}). Start it with `labhelpers offline up` (or `make offline-up`) in the project "
+            "folder, set LABHELPERS_OFFLINE_DIR to its .offline folder, or use "
+            "profile='planetary-computer' when you are online."
+        ) from None
+    except (OSError, ValueError) as err:
+        raise ConfigError(
+            f"The offline stand-in's state file {path} is unreadable ({type(err).__name__}). "
+            "Restart it with `labhelpers offline down && labhelpers offline up`."
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -89,15 +119,43 @@ class Settings:
     blob_url: str  # template with "{account}"
     gateway_address: str | None = None
     gateway_proxy_address: str | None = None
-    gateway_auth: dict = field(default_factory=dict)
+    gateway_auth: dict = field(default_factory=dict, repr=False)  # holds a password: never printed
 
     def blob_account_url(self, account: str) -> str:
-        """The URL of one storage account, e.g. ``modiseuwest``."""
+        """The URL of one storage account.
+
+        Parameters
+        ----------
+        account : str
+            An Azure storage account name, e.g. ``"modiseuwest"``.
+
+        Returns
+        -------
+        str
+            ``https://modiseuwest.blob.core.windows.net`` online, the local blob server offline.
+        """
         return self.blob_url.format(account=account)
 
 
 def get_settings(profile: str | None = None) -> Settings:
-    """Resolve the settings for ``profile`` (default: ``LABHELPERS_PROFILE`` or planetary-computer)."""
+    """Resolve where the services of ``profile`` are.
+
+    Parameters
+    ----------
+    profile : str, optional
+        ``"planetary-computer"`` or ``"offline"``; default ``LABHELPERS_PROFILE``, else
+        ``"planetary-computer"``.
+
+    Returns
+    -------
+    Settings
+
+    Raises
+    ------
+    ConfigError
+        For an unknown profile, a malformed ``LABHELPERS_BLOB_URL``, or the offline profile
+        while the stand-in is not running.
+    """
     env = os.environ
     profile = profile or env.get("LABHELPERS_PROFILE") or "planetary-computer"
     if profile not in PROFILES:

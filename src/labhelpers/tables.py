@@ -15,9 +15,26 @@ lose data without a word; these helpers raise instead.
 
 from __future__ import annotations
 
+__all__ = ["rows_to_columns", "columns_to_rows"]
+
 
 def rows_to_columns(rows) -> list[tuple]:
-    """``[(a1, b1), (a2, b2)] -> [(a1, a2), (b1, b2)]``; ragged rows raise ``ValueError``."""
+    """``[(a1, b1), (a2, b2)] -> [(a1, a2), (b1, b2)]``: ``zip(*rows)`` that refuses ragged rows.
+
+    Parameters
+    ----------
+    rows : iterable of sequences
+
+    Returns
+    -------
+    list of tuple
+        One tuple per column.
+
+    Raises
+    ------
+    ValueError
+        When rows have different lengths (zip would silently drop values).
+    """
     rows = [tuple(r) for r in rows]
     lengths = {len(r) for r in rows}
     if len(lengths) > 1:
@@ -30,7 +47,22 @@ def rows_to_columns(rows) -> list[tuple]:
 
 
 def columns_to_rows(columns) -> list[tuple]:
-    """``[(a1, a2), (b1, b2)] -> [(a1, b1), (a2, b2)]``; columns of different lengths raise ``ValueError``."""
+    """``[(a1, a2), (b1, b2)] -> [(a1, b1), (a2, b2)]``: ``zip(*columns)`` that refuses ragged columns.
+
+    Parameters
+    ----------
+    columns : iterable of sequences
+
+    Returns
+    -------
+    list of tuple
+        One tuple per row.
+
+    Raises
+    ------
+    ValueError
+        When columns have different lengths.
+    """
     columns = [tuple(c) for c in columns]
     lengths = {len(c) for c in columns}
     if len(lengths) > 1:
