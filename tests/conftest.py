@@ -1,23 +1,9 @@
-"""Shared fixtures: the offline Planetary Computer for tests marked ``services``.
-
-``offline_pc`` gives the whole test session one running stand-in, because starting real
-servers is the slow part (seconds) and every service test only *reads* from them:
-
-* a healthy stand-in that is already running (``labhelpers offline up`` in another terminal,
-  ``make offline-up``) is used as it is and left running;
-* otherwise the session runs ``up`` on the ``ci`` archive (building it first if needed, about
-  a minute) and ``down`` at the end.
-
-Unit tests use none of this.
-"""
+"""Shared by every test folder: ``unit/`` (no servers), ``services/`` (the real stand-in) and
+``notebooks/`` (every lab notebook executed). Each folder has its own conftest.py; this one only
+makes the helper modules next to it (``s2fixtures``, ``tinyarchive``, ``standin_session``)
+importable and quiets one third-party error at exit."""
 
 from __future__ import annotations
-
-from pathlib import Path
-
-import pytest
-
-from labhelpers.offline import services
 
 
 def _quiet_gateway_del():
@@ -39,26 +25,3 @@ def _quiet_gateway_del():
 
 
 _quiet_gateway_del()
-
-
-@pytest.fixture(scope="session")
-def offline_pc():
-    """The running stand-in's state (URLs, ports, PIDs); started for the session if needed."""
-    with services.running(say=lambda *_: None) as state:
-        yield state
-
-
-@pytest.fixture(scope="session")
-def offline_settings(offline_pc):
-    """``labhelpers.settings.get_settings("offline")`` for the running stand-in."""
-    from labhelpers.settings import get_settings
-
-    return get_settings("offline")
-
-
-@pytest.fixture(scope="session")
-def archive_manifest(offline_pc) -> dict:
-    """The served archive's ``manifest.json``: the truth service tests compare against."""
-    from labhelpers.offline.build import manifest
-
-    return manifest(Path(offline_pc["archive"]))

@@ -1,6 +1,6 @@
 """A tiny offline archive for the service tests, used until the real generators are installed.
 
-It has the real archive's layout (``labhelpers.offline.layout``) and an MPC-shaped
+It has the real archive's layout (``labhelpers_standin.archive.layout``) and an MPC-shaped
 ``sentinel-2-l2a`` collection of 30 items on one tile, so the services can be tested end to end
 without the minute-long real build:
 
@@ -21,7 +21,7 @@ import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from labhelpers.offline.layout import blob_path, mpc_href
+from labhelpers_standin.archive.layout import blob_path, mpc_href
 
 DATA = Path(__file__).parent / "data"
 TILE = DATA / "sentinel2_29RKH"
@@ -89,7 +89,7 @@ def build(root: Path) -> Path:
         if start <= it["properties"]["datetime"][:10] <= end
         and it["properties"]["eo:cloud_cover"] < SEARCH["cloud_cover_lt"]
     ]
-    # The same keys as labhelpers.offline.s2archive's truth (the subset the service tests read).
+    # The same keys as labhelpers_standin.archive.sentinel2's truth (the subset the service tests read).
     manifest = {
         "sentinel-2-l2a": {
             "aoi_bbox": SEARCH["bbox"],

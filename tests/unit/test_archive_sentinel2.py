@@ -20,10 +20,10 @@ import rasterio
 from pyproj import Transformer
 from shapely.geometry import Polygon
 
-from labhelpers.offline import s2archive as s2
-from labhelpers.offline.layout import blob_path
+from labhelpers_standin.archive import sentinel2 as s2
+from labhelpers_standin.archive.layout import blob_path
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 CLOUD_CODES = (s2.SCL_CLOUD_MEDIUM, s2.SCL_CLOUD_HIGH, s2.SCL_CIRRUS)
 CLEAR_CODES = (s2.SCL_VEGETATION, s2.SCL_NOT_VEGETATED, s2.SCL_WATER, s2.SCL_SNOW)
 

@@ -22,8 +22,9 @@ import psutil
 import pytest
 import requests
 
-from labhelpers.offline import services
-from labhelpers.offline.processes import ServiceError
+from labhelpers_standin import services
+from labhelpers_standin.errors import StandinError
+from labhelpers_standin.processes import check_port_free
 
 pytestmark = pytest.mark.services  # (dask_gateway's noisy Gateway.__del__: see conftest.py)
 S2 = "sentinel-2-l2a"
@@ -215,7 +216,7 @@ def test_up_with_a_port_in_use_fails_clearly_and_starts_nothing(private, occupie
     folder, archive, ports = private
     monkeypatch.setenv("LABHELPERS_OFFLINE_DIR", str(folder))
     occupied(ports.stac)
-    with pytest.raises(ServiceError, match=rf"Port {ports.stac} .*STAC API.*in use.*--stac-port"):
+    with pytest.raises(StandinError, match=rf"Port {ports.stac} .*STAC API.*in use.*--stac-port"):
         services.up("ci", ports, archive=archive, say=lambda *_: None)
     assert not (folder / "state.json").exists()
     assert processes_using(folder) == []
@@ -228,7 +229,7 @@ def test_a_service_that_dies_during_up_stops_everything_up_started(private, occu
     real_check = services.check_port_free
     monkeypatch.setattr(services, "check_port_free", lambda p, *a: None if p == ports.stac else real_check(p, *a))
     occupied(ports.stac)
-    with pytest.raises(ServiceError, match=r"STAC API .* exited during start-up(.|\n)*address already in use"):
+    with pytest.raises(StandinError, match=r"STAC API .* exited during start-up(.|\n)*address already in use"):
         services.up("ci", ports, archive=archive, say=lambda *_: None)
     assert not (folder / "state.json").exists()
     assert processes_using(folder) == []
@@ -256,3 +257,23 @@ def test_down_stops_every_pid_including_gateway_clusters(private, monkeypatch):
     assert not (folder / "state.json").exists()
     assert not [pid for pid in pids if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
     assert processes_using(folder) == []
+
+
+def test_port_in_use_names_the_port_and_the_option():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        with pytest.raises(StandinError, match=rf"Port {port} .*STAC API.*--stac-port PORT"):
+            check_port_free(port, "STAC API", "--stac-port")
+
+
+def test_port_base_moves_every_default_port_and_rejects_nonsense(monkeypatch):
+    monkeypatch.delenv("LABHELPERS_OFFLINE_PORT_BASE", raising=False)
+    assert services.Ports.default() == services.Ports()
+    monkeypatch.setenv("LABHELPERS_OFFLINE_PORT_BASE", "20000")
+    assert services.Ports.default() == services.Ports(20000, 20001, 20002, 20003, 20004)
+    for bad in ("80", "sixty", "65535"):
+        monkeypatch.setenv("LABHELPERS_OFFLINE_PORT_BASE", bad)
+        with pytest.raises(StandinError, match="LABHELPERS_OFFLINE_PORT_BASE"):
+            services.Ports.default()

@@ -21,7 +21,7 @@ from labhelpers.aoi import bbox_of
 
 pytestmark = pytest.mark.services
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LAB_DATES = "2016-01-01/2021-12-31"
 
 

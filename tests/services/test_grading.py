@@ -22,9 +22,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from labhelpers import exercises, grading
+from labhelpers_course import exercises, grade as grading
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 300  # per notebook; the solution takes ~25 s at 200 m on 2 cores
 LOOP_TIMEOUT = 15  # the looping submission is graded on its own with a short limit
 
@@ -43,7 +43,7 @@ def test_check_fails_when_exercises_drift(tmp_path):
 
 
 def test_generation_is_deterministic_and_hides_solutions():
-    first, second = exercises.generate(), exercises.generate()
+    first, second = exercises.generate(ROOT / "solutions"), exercises.generate(ROOT / "solutions")
     assert first == second
     nb = nbformat.reads(first["ex1_ndsi.ipynb"], as_version=4)
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
@@ -81,7 +81,7 @@ def _drop_checks(nb):
 def graded(offline_pc, tmp_path_factory):
     """Grade one folder of ex1 submissions once; return (rows by student, out dir, submissions dir)."""
     work = tmp_path_factory.mktemp("grading")
-    dist = exercises.assign(exercises.SOLUTIONS / "ex1_ndsi.ipynb", work / "dist")
+    dist = exercises.assign(ROOT / "solutions" / "ex1_ndsi.ipynb", work / "dist")
     solution = nbformat.read(dist / "autograder" / "ex1_ndsi.ipynb", as_version=4)
     subs = work / "submissions"
     cases = {
@@ -101,7 +101,7 @@ def graded(offline_pc, tmp_path_factory):
 
     out = work / "out"
     results = grading.grade_folder(subs, out, exercise=1, timeout=TIMEOUT, parameters={"resolution": 200},
-                                   say=lambda m: None)
+                                   solutions=ROOT / "solutions", say=lambda m: None)
     assert sorted(p.relative_to(subs) for p in subs.rglob("*")) == before, "nothing written into submissions"
     with open(out / "grades.csv") as f:
         rows = {r["student"]: r for r in csv.DictReader(f)}
@@ -112,11 +112,12 @@ def graded(offline_pc, tmp_path_factory):
 def looping(offline_pc, tmp_path_factory):
     """A submission that loops at its first cell, graded with a short time limit."""
     work = tmp_path_factory.mktemp("looping")
-    nb = nbformat.read(exercises.EXERCISES / "ex1_ndsi.ipynb", as_version=4)
+    nb = nbformat.read(ROOT / "exercises" / "ex1_ndsi.ipynb", as_version=4)
     nb.cells.insert(1, nbformat.v4.new_code_cell("while True:\n    pass"))
     (work / "subs").mkdir()
     nbformat.write(nb, work / "subs" / "loop_ex1_ndsi.ipynb")
-    (result,) = grading.grade_folder(work / "subs", work / "out", timeout=LOOP_TIMEOUT, say=lambda m: None)
+    (result,) = grading.grade_folder(work / "subs", work / "out", timeout=LOOP_TIMEOUT, solutions=ROOT / "solutions",
+                                    say=lambda m: None)
     return result
 
 
@@ -164,7 +165,7 @@ def test_bad_submissions_score_zero_with_a_reason(graded, student, reason):
 def test_out_inside_submissions_is_refused(tmp_path):
     (tmp_path / "a.ipynb").write_text("{}")
     with pytest.raises(ValueError, match="inside the submissions folder"):
-        grading.grade_folder(tmp_path, tmp_path / "grades")
+        grading.grade_folder(tmp_path, tmp_path / "grades", solutions=ROOT / "solutions")
 
 
 @pytest.mark.services
@@ -186,12 +187,13 @@ def _no_scale(nb):
 def graded_ex2(offline_pc, tmp_path_factory):
     """Grade the ex2 (MODIS) solution and a no-scale variant once."""
     work = tmp_path_factory.mktemp("grading_ex2")
-    dist = exercises.assign(exercises.SOLUTIONS / "ex2_modis.ipynb", work / "dist")
+    dist = exercises.assign(ROOT / "solutions" / "ex2_modis.ipynb", work / "dist")
     solution = nbformat.read(dist / "autograder" / "ex2_modis.ipynb", as_version=4)
     for student, change in {"solution": None, "noscale": _no_scale}.items():
         (work / "subs" / student).mkdir(parents=True)
         nbformat.write(_submission(solution, change), work / "subs" / student / "ex2_modis.ipynb")
-    grading.grade_folder(work / "subs", work / "out", exercise=2, timeout=TIMEOUT, say=lambda m: None)
+    grading.grade_folder(work / "subs", work / "out", exercise=2, timeout=TIMEOUT, solutions=ROOT / "solutions",
+                                    say=lambda m: None)
     with open(work / "out" / "grades.csv") as f:
         return {r["student"]: r for r in csv.DictReader(f)}
 

@@ -1,9 +1,9 @@
-"""MODIS helpers and the offline MODIS archive.
+"""labhelpers.modis without services.
 
-Unit tests need no services: the tile maths is checked against pyproj's sinusoidal projection,
-the reader against real MODIS files (tests/data/modis_*, see modis_SOURCES.txt) and against
-Debian's GDAL (an independent HDF4 reader), downloads against a local HTTP server. Tests
-marked ``services`` read the running offline stand-in (Azurite blobs, the STAC API).
+The tile maths is checked against pyproj's sinusoidal projection, the reader against real MODIS
+files (tests/data/modis_*, see modis_SOURCES.txt), downloads against a local HTTP server. The
+stand-in's MODIS archive is tested in test_archive_modis.py, the routes against running servers
+in tests/services/test_modis_services.py.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import threading
 import warnings
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +24,8 @@ import pyproj
 import pytest
 
 from labhelpers import modis
-from labhelpers.offline import modisarchive
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 MOD10A2 = DATA / "modis_MOD10A2.A2022033.h09v05.061.2022042050729.hdf"
 MOD09GA = DATA / "modis_MOD09GA.A2008296.h14v17.006.2015181011753.hdf"
 SINU = pyproj.Transformer.from_crs("EPSG:4326", "+proj=sinu +R=6371007.181 +units=m +no_defs", always_xy=True)
@@ -54,7 +54,7 @@ def test_tile_extents_keeps_all_648_rows_and_flags_fill():
 
 
 def test_tile_extents_rejects_a_truncated_file(tmp_path):
-    text = (Path(modis.__file__).parent / "data" / modis.SN_BOUND_FILE).read_text()
+    text = (Path(str(resources.files("labhelpers") / "data")) / modis.SN_BOUND_FILE).read_text()
     short = tmp_path / "sn_bound_10deg.txt"
     short.write_text("\n".join(text.splitlines()[:-3]) + "\n")
     with pytest.raises(ValueError, match="645 tile rows"):
@@ -172,104 +172,6 @@ def test_open_hdf_explains_missing_gdal_hdf4():
 
 
 # ---------------------------------------------------------------------------------------------
-# The archive builder (tiny variant)
-# ---------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    root = tmp_path_factory.mktemp("modis-tiny")
-    truth = modisarchive.build(root, "tiny", workers=1)
-    return root, truth
-
-
-def _files(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-def test_build_is_deterministic(tiny, tmp_path):
-    root, truth = tiny
-    again = modisarchive.build(tmp_path, "tiny", workers=2)
-    assert again == truth
-    a, b = _files(root), _files(tmp_path)
-    assert a.keys() == b.keys() and all(a[k] == b[k] for k in a), [k for k in a if a[k] != b.get(k)]
-
-
-def test_build_layout_and_truth(tiny):
-    root, truth = tiny
-    t = truth["tiles"]["h10v03"]
-    assert t["present"] == ["2021120", "2021122"] and t["missing"] == ["2021121"]
-    container = root / "blobs" / "modiseuwest" / "modis-061"
-    assert (container / "sn_bound_10deg.txt").read_bytes() == (Path(modis.__file__).parent / "data" / "sn_bound_10deg.txt").read_bytes()
-    assert not (container / "MCD43A4" / "10" / "03" / "2021121").exists()
-    for name in t["hdf_blobs"]:
-        assert (container / name).stat().st_size < 3_000_000
-        stem = Path(name).name[: -len(".hdf")]
-        cogs = sorted((root / "blobs" / "modiseuwest" / "modis-061-cogs" / Path(name).parent).glob(f"{stem}_*.tif"))
-        assert len(cogs) == 14
-    assert 0 < t["aoi"]["mean_ndvi"]["2021120"] < 1 and t["aoi"]["trend"]["slope_per_day"] > 0
-
-
-def test_items_are_shaped_like_mpc(tiny):
-    root, _ = tiny
-    ref = json.loads((DATA / "modis_stactools_item_MCD43A4.A2022032.h14v10.061.json").read_text())
-    items = [json.loads(line) for line in (root / "stac" / "items" / "modis-43A4-061.ndjson").read_text().splitlines()]
-    assert [it["id"] for it in items] == ["MCD43A4.A2021120.h10v03.061", "MCD43A4.A2021122.h10v03.061"]
-    it = items[0]
-    assert set(it["properties"]) == set(ref["properties"])
-    assert set(it["assets"]) == set(ref["assets"]) and set(it["stac_extensions"]) == set(ref["stac_extensions"])
-    for key, asset in ref["assets"].items():
-        assert {k: v for k, v in it["assets"][key].items() if k != "href"} == {k: v for k, v in asset.items() if k != "href"}
-    p = it["properties"]
-    assert p["proj:epsg"] is None and p["proj:wkt2"] == ref["properties"]["proj:wkt2"]
-    assert (p["modis:horizontal-tile"], p["modis:vertical-tile"], p["modis:tile-id"]) == (10, 3, "51010003")
-    assert (p["datetime"], p["start_datetime"][:10], p["end_datetime"][:10]) == ("2021-04-30T00:00:00Z", "2021-04-22", "2021-05-07")
-    assert p["proj:transform"][:3] == pytest.approx([463.3127165279167, 0.0, -8895604.157333])
-    assert it["assets"]["hdf"]["href"].startswith("https://modiseuwest.blob.core.windows.net/modis-061/MCD43A4/10/03/2021120/")
-    coll = json.loads((root / "stac" / "collections" / "modis-43A4-061.json").read_text())
-    assert set(coll["item_assets"]) == set(ref["assets"]) and coll["msft:storage_account"] == "modiseuwest"
-
-
-def test_written_hdf_pyhdf_and_gdal_agree(tiny, tmp_path):
-    """Debian's gdal_translate (GDAL with HDF4/HDF-EOS) is the independent reader of our files."""
-    if not shutil.which("gdal_translate"):
-        pytest.fail("Debian gdal-bin is missing: `apt-get install gdal-bin` (scripts/setup.sh installs it)")
-    root, truth = tiny
-    path = root / "blobs" / "modiseuwest" / "modis-061" / truth["tiles"]["h10v03"]["hdf_blobs"][0]
-    ours = modis.open_hdf(path, engine="pyhdf")
-    raw = modis.open_hdf(path, engine="pyhdf", mask_and_scale=False)
-    info = json.loads(subprocess.run(["gdalinfo", "-json", str(path)], check=True, capture_output=True, text=True).stdout)
-    subs = [v for k, v in info["metadata"]["SUBDATASETS"].items() if k.endswith("_NAME")]
-    assert len(subs) == 14 and all(s.startswith("HDF4_EOS:EOS_GRID:") for s in subs)
-    xmin, ymin, xmax, ymax = modis.tile_bounds(10, 3)
-    for band in ("Nadir_Reflectance_Band1", "Nadir_Reflectance_Band2", "BRDF_Albedo_Band_Mandatory_Quality_Band1"):
-        tif = tmp_path / f"{band}.tif"
-        subprocess.run(["gdal_translate", "-q", f'HDF4_EOS:EOS_GRID:"{path}":MOD_Grid_BRDF:{band}', str(tif)], check=True)
-        import rasterio
-
-        with rasterio.open(tif) as src:
-            gdal_raw, t = src.read(1), src.transform
-            assert (t.c, t.f) == pytest.approx((xmin, ymax), abs=1e-3)
-            assert (t.c + t.a * src.width, t.f + t.e * src.height) == pytest.approx((xmax, ymin), abs=1e-3)
-            assert pyproj.CRS(src.crs.to_wkt()).equals(pyproj.CRS.from_wkt(modis.SINUSOIDAL_WKT2), ignore_axis_order=True)
-            if band.startswith("Nadir"):
-                assert src.scales[0] == pytest.approx(0.0001) and src.nodata == 32767
-        np.testing.assert_array_equal(gdal_raw, raw[band].values)
-        assert ours.x.values[0] == pytest.approx(t.c + t.a / 2) and ours.y.values[0] == pytest.approx(t.f + t.e / 2)
-        if band.startswith("Nadir"):
-            expect = np.where(gdal_raw == 32767, np.nan, gdal_raw.astype("float32") * np.float32(0.0001))
-            np.testing.assert_array_equal(ours[band].values, expect)
-
-
-def test_aoi_ndvi_read_back_matches_the_truth(tiny):
-    root, truth = tiny
-    t = truth["tiles"]["h10v03"]
-    for day, name in zip(t["present"], t["hdf_blobs"]):
-        ds = modis.open_hdf(root / "blobs" / "modiseuwest" / "modis-061" / name, variables=[modis.RED, modis.NIR])
-        got = float(modis.ndvi(modis.clip_lonlat(ds, t["aoi"]["bbox"])).mean())
-        assert got == pytest.approx(t["aoi"]["mean_ndvi"][day], abs=0.01)
-        assert float(modis.ndvi(ds).mean()) == pytest.approx(t["tile_mean_ndvi"][day], abs=0.01)
-
-
-# ---------------------------------------------------------------------------------------------
 # download: cached, atomic, no secrets in messages
 # ---------------------------------------------------------------------------------------------
 class _Server:
@@ -347,91 +249,7 @@ def test_download_from_a_server_that_is_down(tmp_path):
 
 
 def test_tile_extents_from_a_url(server, tmp_path):
-    shutil.copy(Path(modis.__file__).parent / "data" / "sn_bound_10deg.txt", tmp_path / "served")
+    shutil.copy(Path(str(resources.files("labhelpers") / "data")) / "sn_bound_10deg.txt", tmp_path / "served")
     assert len(modis.tile_extents(f"{server.url}/sn_bound_10deg.txt")) == 648
 
 
-# ---------------------------------------------------------------------------------------------
-# daily_means over a fake container (the archive's folder, served as file:// URLs)
-# ---------------------------------------------------------------------------------------------
-class _FolderContainer:
-    """Just enough of ``ContainerClient`` for list_hdf/blob_url, over a local folder."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-
-    def list_blobs(self, name_starts_with: str):
-        from types import SimpleNamespace
-
-        base = self.folder / name_starts_with
-        files = sorted(base.glob("*")) if base.is_dir() else []
-        return [SimpleNamespace(name=str(p.relative_to(self.folder))) for p in files]
-
-    def get_blob_client(self, name: str):
-        from types import SimpleNamespace
-
-        return SimpleNamespace(url=(self.folder / name).as_uri())
-
-
-def test_daily_means_reports_and_skips_a_missing_day(tiny, tmp_path):
-    root, truth = tiny
-    t = truth["tiles"]["h10v03"]
-    client = _FolderContainer(root / "blobs" / "modiseuwest" / "modis-061")
-    with pytest.warns(UserWarning, match="No MCD43A4 file for h10v03 on 2021121"):
-        series = modis.daily_means(["2021120", "2021121", "2021122"], 10, 3, bbox=t["aoi"]["bbox"], client=client,
-                                   cache_dir=tmp_path)
-    assert series.attrs["missing_days"] == ["2021121"] and series.attrs["failed_days"] == {}
-    assert list(series.index) == [pd.Timestamp("2021-04-30"), pd.Timestamp("2021-05-02")]
-    for day, value in zip(t["present"], series.values):
-        assert value == pytest.approx(t["aoi"]["mean_ndvi"][day], abs=0.01)
-
-
-def test_daily_means_skips_a_day_that_cannot_be_read(tiny, tmp_path):
-    root, truth = tiny
-    copy = tmp_path / "container"
-    shutil.copytree(root / "blobs" / "modiseuwest" / "modis-061", copy)
-    broken = copy / truth["tiles"]["h10v03"]["hdf_blobs"][0]
-    broken.write_bytes(b"not an HDF file")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        series = modis.daily_means(["2021120", "2021122"], 10, 3, variable=modis.RED, client=_FolderContainer(copy),
-                                   cache_dir=tmp_path / "cache")
-    assert list(series.attrs["failed_days"]) == ["2021120"] and len(series) == 1 and caught
-
-
-# ---------------------------------------------------------------------------------------------
-# Against the running stand-in (Azurite + STAC API)
-# ---------------------------------------------------------------------------------------------
-@pytest.mark.services
-def test_list_hdf_in_azurite(offline_pc, archive_manifest):
-    t = archive_manifest["modis"]["tiles"]["h11v04"]
-    client = modis.container_client("offline")
-    day = t["present"][0]
-    assert modis.list_hdf(client, "MCD43A4", 11, 4, day) == [t["hdf_blobs"][0]]
-    assert modis.list_hdf(client, "MCD43A4", 11, 4, t["missing"][0]) == []
-    assert len(modis.tile_extents(modis.blob_url(client, modis.SN_BOUND_FILE))) == 648
-
-
-@pytest.mark.services
-def test_blob_route_download_and_open(offline_pc, archive_manifest, tmp_path):
-    t = archive_manifest["modis"]["tiles"]["h11v04"]
-    client = modis.container_client("offline")
-    names = modis.list_hdf(client, "MCD43A4", 11, 4, "2019135")
-    path = modis.download(modis.blob_url(client, names[-1]), tmp_path, progress=False)
-    ds = modis.open_hdf(path, variables=[modis.RED, modis.NIR])
-    assert float(modis.ndvi(modis.clip_lonlat(ds, t["aoi"]["bbox"])).mean()) == pytest.approx(
-        t["aoi"]["mean_ndvi"]["2019135"], abs=0.01)
-
-
-@pytest.mark.services
-def test_stac_route_matches_the_truth(offline_pc, archive_manifest):
-    from labhelpers.stac import open_catalog
-
-    t = archive_manifest["modis"]["tiles"]["h10v03"]
-    items = modis.search_stac(open_catalog("offline"), 10, 3, "2021-05-01", "2021-05-10")
-    expect = [d for d in t["present"] if "2021121" <= d <= "2021130"]
-    assert [it.id for it in items] == [f"MCD43A4.A{d}.h10v03.061" for d in expect]
-    ds = modis.load_stac(items[:2], bbox=t["aoi"]["bbox"])
-    assert ds[modis.RED].dtype == np.float32 and ds.sizes["time"] == 2
-    got = modis.ndvi(modis.clip_lonlat(ds, t["aoi"]["bbox"])).mean(["x", "y"]).values
-    assert got == pytest.approx([t["aoi"]["mean_ndvi"][d] for d in expect[:2]], abs=0.01)

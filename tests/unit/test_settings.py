@@ -3,7 +3,7 @@ import json
 import pytest
 
 from labhelpers import settings
-from labhelpers.offline import layout
+from labhelpers_standin.archive import layout
 
 
 def test_default_profile_is_the_planetary_computer(monkeypatch):

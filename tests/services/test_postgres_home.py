@@ -5,7 +5,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from labhelpers.offline import postgres
+from labhelpers_standin.servers import postgres
 
 
 def test_server_files_move_out_of_a_folder_the_server_account_cannot_enter(monkeypatch):

@@ -7,16 +7,14 @@ what is tested here is the orchestration (complete-or-nothing, build-once), not 
 from __future__ import annotations
 
 import json
-import socket
 import sys
 import types
 
 import pytest
 
-from labhelpers.offline import build as build_mod
-from labhelpers.offline.catalog import localize
-from labhelpers.offline.layout import archive_dir
-from labhelpers.offline.processes import ServiceError, check_port_free
+from labhelpers_standin.archive import build as build_mod
+from labhelpers_standin.catalog import localize
+from labhelpers_standin.archive.layout import archive_dir
 
 
 @pytest.fixture
@@ -60,13 +58,6 @@ def test_failed_build_leaves_no_partial_archive_and_keeps_the_old_one(generators
     assert [p.name for p in root.parent.iterdir() if "building" in p.name] == []
 
 
-def test_missing_generator_is_a_clear_error(monkeypatch, tmp_path):
-    monkeypatch.setenv("LABHELPERS_OFFLINE_DIR", str(tmp_path))
-    monkeypatch.setitem(build_mod.BUILDERS, "modis", "labhelpers.offline.no_such_generator")
-    with pytest.raises(build_mod.BuildError, match="no_such_generator.*--archive"):
-        build_mod.builders()
-
-
 def test_localize_points_assets_at_the_blob_server_and_drops_api_links():
     item = {
         "id": "x",
@@ -85,12 +76,3 @@ def test_localize_points_assets_at_the_blob_server_and_drops_api_links():
     assert out["assets"]["tilejson"] == item["assets"]["tilejson"]
     assert [link["rel"] for link in out["links"]] == ["license"]
     assert item["assets"]["B04"]["href"].startswith("https://")  # the input is not modified
-
-
-def test_port_in_use_names_the_port_and_the_option():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        s.listen()
-        port = s.getsockname()[1]
-        with pytest.raises(ServiceError, match=rf"Port {port} .*STAC API.*--stac-port PORT"):
-            check_port_free(port, "STAC API", "--stac-port")
