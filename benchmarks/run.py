@@ -220,7 +220,7 @@ def main(argv=None) -> int:
     parser.add_argument("--sections", nargs="+", default=sections, choices=sections, help="what to run (default: all)")
     args = parser.parse_args(argv)
 
-    from labhelpers.offline import services
+    from labhelpers_standin import services
     import labhelpers.stac
 
     say = lambda *a: print(*a, flush=True)  # noqa: E731
@@ -283,7 +283,7 @@ def _ports(services):
     """The default ports when free; otherwise (a shared machine) free ones, so the benchmark still runs."""
     import socket
 
-    default = services.Ports()
+    default = services.Ports.default()
     socks = []
     try:
         for port in vars(default).values():

@@ -17,7 +17,7 @@ from pathlib import Path
 
 # The lab's AOI (as students receive it) and the tile's own CRS (UTM 10N: no reprojection, only
 # resampling), from the archive that defines them.
-from labhelpers.offline.s2archive import AOI, EPSG
+from labhelpers_standin.archive.sentinel2 import AOI, EPSG
 
 ASSETS = ("B04", "B03", "B02", "B08")  # red, green, blue, nir: the lab's composite bands
 MAX_CLOUD = 25  # the lab's cloud limit (eo:cloud_cover < 25 %)

@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 
 PY=${PYTHON:-python3}
 stamp=.setup-stamp
-want=$(cat pyproject.toml constraints.txt package.json package-lock.json scripts/setup.sh | sha256sum | cut -c1-16)
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x .venv/bin/labhelpers ] && [ -x node_modules/.bin/azurite-blob ]; then
+want=$(cat pyproject.toml standin/pyproject.toml course/pyproject.toml constraints.txt package.json package-lock.json scripts/setup.sh | sha256sum | cut -c1-16)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x .venv/bin/labhelpers ] && [ -x .venv/bin/azurite-blob ]; then
   exit 0
 fi
 
@@ -41,14 +41,20 @@ if [ ! -x .venv/bin/python ]; then
   say "Creating the Python virtual environment .venv"
   "$PY" -m venv .venv
 fi
-say "Installing Python packages (pinned; constraints.txt)"
+say "Installing Python packages (pinned; constraints.txt): labhelpers, labhelpers-standin, labhelpers-course"
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -c constraints.txt -e ".[offline,test,grade]"
+.venv/bin/python -m pip install -q -c constraints.txt -e ".[lab,test]" -e ./standin -e ./course
 .venv/bin/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (labhelpers)" >/dev/null
 
 # --- npm packages: Azurite ---------------------------------------------------------------------
-say "Installing Azurite (npm)"
-npm ci --no-audit --no-fund --loglevel=error
+npm_want=$(cat package.json package-lock.json | sha256sum | cut -c1-16)
+if [ "$(cat node_modules/.labhelpers-stamp 2>/dev/null)" != "$npm_want" ]; then
+  say "Installing Azurite (npm)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$npm_want" > node_modules/.labhelpers-stamp
+fi
+# The stand-in looks for azurite-blob on PATH and beside the venv's python: link it there.
+ln -sf "$PWD/node_modules/.bin/azurite-blob" .venv/bin/azurite-blob
 
 echo "$want" > "$stamp"
 say "Set-up complete"
