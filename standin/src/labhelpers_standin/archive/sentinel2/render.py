@@ -1,7 +1,8 @@
 """The pixels of one scene: surface, clouds and their shadows, swath edge, SCL.
 
-:class:`Model` holds what every scene shares (the landscape on the full-resolution window and,
-coarsely, on the whole tile); :func:`render` adds what one scene decides:
+:class:`Model` holds what every scene shares (the landscape on the full-resolution window, at
+each band's own resolution, and coarsely on the whole tile); :func:`render` adds what one scene
+decides:
 
 * **clouds** from a seeded field that is a function of position: thresholded so that exactly
   ``scene.cloud_target`` percent of the window's valid pixels are cloud; the height above the
@@ -52,8 +53,9 @@ _TCI_SCALE = 255 / 0.2  # reflectance 0.2 is white in the true-colour image
 
 @dataclass
 class Model:
-    """What every scene of an archive shares: the window and the landscape on it, and the
-    landscape of the whole tile at the preview's 320 m.
+    """What every scene of an archive shares: the landscape on the window at each band's
+    resolution (10, 20 and 60 m: each band sees the land at its own pixel centres, as the sensor
+    does), and on the whole tile at the preview's 320 m.
 
     Parameters
     ----------
@@ -62,16 +64,19 @@ class Model:
     """
 
     window: Window
-    land: Landscape
-    surface: Surface
-    tile_surface: Surface
+    land: Landscape  # at 10 m: the land-cover truth
+    surface: Surface  # BANDS_10M at 10 m
+    surface20: Surface  # BANDS_20M at 20 m
+    surface60: Surface  # BANDS_60M at 60 m
+    tile_surface: Surface  # B04 B03 B02 over the whole tile at 320 m
 
     @classmethod
     def build(cls, window: Window) -> "Model":
-        """Compute the landscape on ``window`` (10 m) and on the whole tile (320 m)."""
+        """Compute the landscape on ``window`` (10, 20, 60 m) and on the whole tile (320 m)."""
         land = landscape(*window.centers(10))
         tile_land = landscape(*grid_centers(TILE_BBOX, PVI_GSD), detail=False)
-        return cls(window, land, Surface(land), Surface(tile_land, ("B04", "B03", "B02")))
+        return cls(window, land, Surface(land, BANDS_10M), Surface(landscape(*window.centers(20)), BANDS_20M),
+                   Surface(landscape(*window.centers(60)), BANDS_60M), Surface(tile_land, ("B04", "B03", "B02")))
 
 
 @dataclass
@@ -96,7 +101,7 @@ class Rendered:
 
 
 def block_mean(a: np.ndarray, k: int) -> np.ndarray:
-    """Mean of ``k x k`` blocks over the last two axes (10 m -> 20 m or 60 m, as the sensor sees)."""
+    """Mean of ``k x k`` blocks over the last two axes (10 m -> 20 m: what SCL's classifier sees)."""
     h, w = a.shape[-2:]
     return a.reshape(a.shape[:-2] + (h // k, k, w // k, k)).mean(axis=(-3, -1))
 
@@ -269,12 +274,8 @@ def render(scene: Scene, model: Model) -> Rendered:
     Rendered
     """
     window = model.window
-    surface = model.surface.reflectance(scene.sensing.date())
-    idx = {b: i for i, b in enumerate(BAND_ORDER)}
-
-    r10 = surface[[idx[b] for b in BANDS_10M]]
-    r20 = block_mean(surface[[idx[b] for b in BANDS_20M]], 2)
-    r60 = block_mean(surface[[idx[b] for b in BANDS_60M]], 6)
+    day = scene.sensing.date()
+    r10, r20, r60 = (m.reflectance(day) for m in (model.surface, model.surface20, model.surface60))
 
     xs20, ys20 = window.centers(20)
     valid20 = _swath_valid(scene, xs20, ys20)
