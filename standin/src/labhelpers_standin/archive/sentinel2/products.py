@@ -17,6 +17,15 @@ overviews down to one block (4 levels at 10 m, 3 at 20 m, 1 at 60 m), DEFLATE wi
 horizontal predictor, nodata 0, written *sparse*: only the blocks touching the full-resolution
 window hold bytes (see :mod:`labhelpers_standin.archive.cog`). Overviews are the window's pixels
 by nearest neighbour (GDAL's NEAREST); outside the window every level is empty.
+
+*Why the overviews are not filled for the whole tile.* A reader that uses overviews at 100 m
+(GDAL, odc-stac, rioxarray's ``overview_level``) takes the 80 m level (1373 x 1373), the 160 m
+level only from 160 m on. Filling both for the whole tile, from the landscape without its
+parcels and stands, costs about 117 + 49 kB per band per scene (measured), so ~2.3 MB a scene
+for the 12 bands, TCI and SCL, ~0.9 GB for ``ci`` (budget: ~400 MB) and about as much CPU as the
+rest of the build; and the lab's own reader, stackstac 0.5.1, reads full resolution anyway. The
+whole tile is shown instead by the product's *preview* (PVI, 320 m, the same landscape and
+clouds) and the rendered preview PNG made from it.
 """
 
 from __future__ import annotations
