@@ -42,18 +42,44 @@ BUILDERS = {"sentinel-2-l2a": "labhelpers_standin.archive.sentinel2", "modis": "
 
 
 def builders() -> dict[str, ModuleType]:
-    """Import the generators (lazily: ``up`` and ``down`` must not pay for numpy/rasterio imports)."""
+    """Import the generators (lazily: ``up`` and ``down`` must not pay for numpy/rasterio imports).
+
+    Returns
+    -------
+    dict
+        Dataset key -> generator module.
+    """
     return {key: importlib.import_module(name) for key, name in BUILDERS.items()}
 
 
 def builder_version(mods: dict[str, ModuleType]) -> str:
-    """The version an archive is built with: this format plus each generator's ``VERSION``."""
+    """The version an archive is built with: this format plus each generator's ``VERSION``.
+
+    Parameters
+    ----------
+    mods : dict
+        From :func:`builders`.
+
+    Returns
+    -------
+    str
+    """
     parts = [f"format-{FORMAT_VERSION}"] + [f"{k}-{getattr(m, 'VERSION', '0')}" for k, m in mods.items()]
     return "+".join(parts)
 
 
 def built_version(root: Path) -> str | None:
-    """The builder version recorded in ``root/BUILD_OK``, or None when the archive is incomplete."""
+    """The builder version recorded in ``root/BUILD_OK``.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+
+    Returns
+    -------
+    str or None
+        None when the archive is incomplete or absent.
+    """
     try:
         return json.loads((root / "BUILD_OK").read_text())["builder_version"]
     except (OSError, ValueError, KeyError):
@@ -61,7 +87,21 @@ def built_version(root: Path) -> str | None:
 
 
 def manifest(root: Path) -> dict:
-    """The parsed ``manifest.json`` of a complete archive."""
+    """The parsed ``manifest.json`` of a complete archive.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``root`` holds no complete archive.
+    """
     return json.loads((root / "manifest.json").read_text())
 
 
@@ -102,7 +142,25 @@ def _lock(path: Path):
 
 
 def build(size: str = "ci", force: bool = False) -> Path:
-    """Return ``archive_dir(size)``, building it first when missing, outdated, or ``force``."""
+    """Return ``archive_dir(size)``, building it first when missing, outdated, or ``force``.
+
+    Parameters
+    ----------
+    size : {"ci", "full"}
+    force : bool
+        Rebuild even when a complete archive of this version exists.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    BuildError
+        When a generator fails (the previous archive, if any, is left intact).
+    ValueError
+        For another size.
+    """
     final = archive_dir(size)
     mods = builders()
     version = builder_version(mods)

@@ -129,15 +129,33 @@ def blob_name(root: Path, path: Path) -> str:
 
 
 def mpc_href(account: str, container: str, path: str) -> str:
-    """The MPC URL of a blob: ``https://{account}.blob.core.windows.net/{container}/{path}``."""
+    """The MPC URL of a blob.
+
+    Parameters
+    ----------
+    account, container, path : str
+
+    Returns
+    -------
+    str
+        ``https://{account}.blob.core.windows.net/{container}/{path}``.
+    """
     return f"https://{account}.blob.core.windows.net/{container}/{path.lstrip('/')}"
 
 
 def localize_href(href: str, blob_url: str) -> str:
     """Point an MPC blob href at the local blob server; other hrefs are returned unchanged.
 
-    ``blob_url`` is a template such as ``http://127.0.0.1:10000/{account}`` (Azurite's
-    path-style URLs, one account per MPC storage account name).
+    Parameters
+    ----------
+    href : str
+    blob_url : str
+        A template such as ``http://127.0.0.1:10000/{account}`` (Azurite's path-style URLs, one
+        account per MPC storage account name).
+
+    Returns
+    -------
+    str
     """
     m = AZURE_HREF.match(href)
     if not m:

@@ -21,30 +21,79 @@ ACCOUNT, HDF_CONTAINER, COG_CONTAINER = "modiseuwest", "modis-061", "modis-061-c
 
 
 def stem(spec: TileSpec, day: str, prod: str) -> str:
-    """File name without extension: ``MCD43A4.AYYYYDDD.hHHvVV.061.<production time>``."""
+    """File name without extension: ``MCD43A4.AYYYYDDD.hHHvVV.061.<production time>``.
+
+    Parameters
+    ----------
+    spec : TileSpec
+    day, prod : str
+        Day (YYYYDDD) and production time (YYYYDDDHHMMSS).
+
+    Returns
+    -------
+    str
+    """
     return f"{PRODUCT}.A{day}.{spec.name}.061.{prod}"
 
 
 def folder(spec: TileSpec, day: str) -> str:
-    """Blob folder inside the container: ``MCD43A4/HH/VV/YYYYDDD``."""
+    """Blob folder inside the container: ``MCD43A4/HH/VV/YYYYDDD``.
+
+    Parameters
+    ----------
+    spec : TileSpec
+    day : str
+
+    Returns
+    -------
+    str
+    """
     return f"{PRODUCT}/{spec.h:02d}/{spec.v:02d}/{day}"
 
 
 def production(day: str) -> str:
-    """Production time ``YYYYDDDHHMMSS``: nine days after the granule, at a seeded time of day."""
+    """Production time ``YYYYDDDHHMMSS``: nine days after the granule, at a seeded time of day.
+
+    Parameters
+    ----------
+    day : str
+
+    Returns
+    -------
+    str
+    """
     date = modis.day_to_date(day) + dt.timedelta(days=9)
     secs = int(np.random.default_rng([SEED, int(day)]).integers(0, 86400))
     return f"{modis.day_string(date)}{secs // 3600:02d}{secs // 60 % 60:02d}{secs % 60:02d}"
 
 
 def production_datetime(prod: str) -> str:
-    """``YYYYDDDHHMMSS`` as ISO 8601 (``2021-05-09T13:24:05.000Z``)."""
+    """A production time ``YYYYDDDHHMMSS`` as ISO 8601 (``2021-05-09T13:24:05.000Z``).
+
+    Parameters
+    ----------
+    prod : str
+
+    Returns
+    -------
+    str
+    """
     date = modis.day_to_date(prod[:7])
     return f"{date}T{prod[7:9]}:{prod[9:11]}:{prod[11:13]}.000Z"
 
 
 def metadata_xml(spec: TileSpec, day: str, prod: str) -> str:
-    """The granule's ``.hdf.xml`` (ECS granule metadata: id, production, time range, outline)."""
+    """The granule's ``.hdf.xml`` (ECS granule metadata: id, production, time range, outline).
+
+    Parameters
+    ----------
+    spec : TileSpec
+    day, prod : str
+
+    Returns
+    -------
+    str
+    """
     f = granule_facts(spec, day, prod)
     lon, lat = footprint(spec.h, spec.v, n=2)
     points = "".join(f"<Point><PointLongitude>{x:.6f}</PointLongitude><PointLatitude>{y:.6f}</PointLatitude></Point>"
@@ -64,7 +113,19 @@ def metadata_xml(spec: TileSpec, day: str, prod: str) -> str:
 
 
 def footprint(h: int, v: int, n: int = 16):
-    """The tile's outline in lon/lat (a closed ring, counter-clockwise), clipped to the globe."""
+    """The tile's outline in lon/lat (a closed ring, counter-clockwise), clipped to the globe.
+
+    Parameters
+    ----------
+    h, v : int
+    n : int
+        Points per side.
+
+    Returns
+    -------
+    (list of float, list of float)
+        Longitudes and latitudes.
+    """
     xmin, ymin, xmax, ymax = modis.tile_bounds(h, v)
     lat = np.linspace(np.degrees(ymin / modis.EARTH_RADIUS), np.degrees(ymax / modis.EARTH_RADIUS), n + 1)
     lat = np.clip(lat, -89.999, 89.999)
@@ -76,7 +137,17 @@ def footprint(h: int, v: int, n: int = 16):
 
 
 def granule_facts(spec: TileSpec, day: str, prod: str) -> dict:
-    """The ECS metadata values of a granule (its HDF attributes and XML say the same)."""
+    """The ECS metadata values of a granule (its HDF attributes and XML say the same).
+
+    Parameters
+    ----------
+    spec : TileSpec
+    day, prod : str
+
+    Returns
+    -------
+    dict
+    """
     date = modis.day_to_date(day)
     lon, lat = footprint(spec.h, spec.v)
     return {

@@ -183,7 +183,21 @@ def _centres(first_row, first_col, n_rows, n_cols, step, h, v):
 
 @lru_cache(maxsize=4)
 def tile_fields(spec: TileSpec) -> _Tile:
-    """The static fields of a tile (cached per process): land cover, elevation, fill, the window."""
+    """The static fields of a tile (cached per process): land cover, elevation, fill, the window.
+
+    Parameters
+    ----------
+    spec : TileSpec
+
+    Returns
+    -------
+    _Tile
+
+    Raises
+    ------
+    ValueError
+        When the tile's area of interest is not inside it.
+    """
     seed = SEED + 100 * spec.h + spec.v
     nb = N // BLOCK
     lat_b, lon_b = _centres(0, 0, nb, nb, BLOCK, spec.h, spec.v)

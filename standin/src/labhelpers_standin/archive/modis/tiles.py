@@ -51,12 +51,24 @@ class TileSpec:
         return f"h{self.h:02d}v{self.v:02d}"
 
     def days(self) -> list[str]:
-        """Every day from ``first`` to ``last`` (YYYYDDD), missing ones included."""
+        """Every day from ``first`` to ``last``, missing ones included.
+
+        Returns
+        -------
+        list of str
+            YYYYDDD.
+        """
         first, last = modis.day_to_date(self.first), modis.day_to_date(self.last)
         return [modis.day_string(first + dt.timedelta(days=i)) for i in range((last - first).days + 1)]
 
     def present(self) -> list[str]:
-        """The days the archive has a granule for."""
+        """The days the archive has a granule for.
+
+        Returns
+        -------
+        list of str
+            YYYYDDD.
+        """
         return [d for d in self.days() if d not in self.missing]
 
 

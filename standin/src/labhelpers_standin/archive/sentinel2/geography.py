@@ -51,51 +51,118 @@ TILE_BBOX = [TILE_ORIGIN[0], TILE_ORIGIN[1] - TILE_SIZE_M, TILE_ORIGIN[0] + TILE
 
 @lru_cache(maxsize=1)
 def to_utm() -> Transformer:
-    """lon/lat (EPSG:4326, x = lon) to EPSG:32610."""
+    """lon/lat (EPSG:4326, x = lon) to EPSG:32610.
+
+    Returns
+    -------
+    pyproj.Transformer
+    """
     return Transformer.from_crs(4326, EPSG, always_xy=True)
 
 
 @lru_cache(maxsize=1)
 def to_lonlat() -> Transformer:
-    """EPSG:32610 to lon/lat (x = lon)."""
+    """EPSG:32610 to lon/lat (x = lon).
+
+    Returns
+    -------
+    pyproj.Transformer
+    """
     return Transformer.from_crs(EPSG, 4326, always_xy=True)
 
 
 def aoi_polygon(utm: bool = False) -> Polygon:
-    """The AOI as a closed shapely polygon, in lon/lat or (``utm=True``) EPSG:32610."""
+    """The AOI as a closed shapely polygon.
+
+    Parameters
+    ----------
+    utm : bool
+        True for EPSG:32610 coordinates, False (default) for lon/lat.
+
+    Returns
+    -------
+    shapely.geometry.Polygon
+    """
     polygon = Polygon(AOI)
     return shapely_transform(polygon, to_utm().transform, interleaved=False) if utm else polygon
 
 
 def aoi_center_utm() -> tuple[float, float]:
-    """The AOI's centroid in EPSG:32610: the landscape is laid out in metres around it."""
+    """The AOI's centroid in EPSG:32610: the landscape is laid out in metres around it.
+
+    Returns
+    -------
+    (float, float)
+        x, y.
+    """
     c = aoi_polygon(utm=True).centroid
     return c.x, c.y
 
 
 def aoi_center_lonlat() -> tuple[float, float]:
-    """Centre of the AOI's bbox (lon, lat): where solar angles are evaluated."""
+    """Centre of the AOI's bbox: where solar angles are evaluated.
+
+    Returns
+    -------
+    (float, float)
+        lon, lat.
+    """
     return (AOI_BBOX[0] + AOI_BBOX[2]) / 2, (AOI_BBOX[1] + AOI_BBOX[3]) / 2
 
 
 def tile_shape(gsd: int) -> tuple[int, int]:
-    """(rows, cols) of the whole tile at ``gsd`` metres: ``proj:shape``."""
+    """(rows, cols) of the whole tile at ``gsd`` metres: ``proj:shape``.
+
+    Parameters
+    ----------
+    gsd : int
+
+    Returns
+    -------
+    (int, int)
+    """
     n = round(TILE_SIZE_M / gsd)
     return n, n
 
 
 def tile_transform(gsd: float) -> Affine:
-    """Geotransform of the whole tile at ``gsd`` metres: ``proj:transform``."""
+    """Geotransform of the whole tile at ``gsd`` metres: ``proj:transform``.
+
+    Parameters
+    ----------
+    gsd : float
+
+    Returns
+    -------
+    affine.Affine
+    """
     return Affine(gsd, 0.0, TILE_ORIGIN[0], 0.0, -gsd, TILE_ORIGIN[1])
 
 
 def tile_footprint() -> Polygon:
-    """The tile's outline in EPSG:32610."""
+    """The tile's outline in EPSG:32610.
+
+    Returns
+    -------
+    shapely.geometry.Polygon
+    """
     return box(*TILE_BBOX)
 
 
 def grid_centers(bbox, gsd: float) -> tuple[np.ndarray, np.ndarray]:
-    """Pixel-centre x (columns) and y (rows, north first) of a north-up grid over ``bbox``."""
+    """Pixel-centre x (columns) and y (rows, north first) of a north-up grid over ``bbox``.
+
+    Parameters
+    ----------
+    bbox : sequence of 4 float
+        xmin, ymin, xmax, ymax (metres).
+    gsd : float
+        Pixel size.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+    """
     xmin, ymin, xmax, ymax = bbox
     x = xmin + gsd * (np.arange(round((xmax - xmin) / gsd)) + 0.5)
     y = ymax - gsd * (np.arange(round((ymax - ymin) / gsd)) + 0.5)
@@ -115,6 +182,14 @@ class Window:
     @classmethod
     def around_aoi(cls, margin_m: float) -> "Window":
         """The smallest 60 m-aligned window holding the AOI plus ``margin_m`` on every side.
+
+        Parameters
+        ----------
+        margin_m : float
+
+        Returns
+        -------
+        Window
 
         Raises
         ------
@@ -136,17 +211,53 @@ class Window:
         return [self.xmin, self.ymax - 10 * self.height, self.xmin + 10 * self.width, self.ymax]
 
     def shape(self, gsd: int) -> tuple[int, int]:
-        """(rows, cols) of the window at ``gsd`` metres."""
+        """(rows, cols) of the window at ``gsd`` metres.
+
+        Parameters
+        ----------
+        gsd : int
+
+        Returns
+        -------
+        (int, int)
+        """
         return self.height * 10 // gsd, self.width * 10 // gsd
 
     def offset(self, gsd: int) -> tuple[int, int]:
-        """(row, col) of the window's first pixel in the whole tile's grid at ``gsd`` metres."""
+        """(row, col) of the window's first pixel in the whole tile's grid at ``gsd`` metres.
+
+        Parameters
+        ----------
+        gsd : int
+
+        Returns
+        -------
+        (int, int)
+        """
         return round((TILE_ORIGIN[1] - self.ymax) / gsd), round((self.xmin - TILE_ORIGIN[0]) / gsd)
 
     def transform(self, gsd: int) -> Affine:
-        """Geotransform of the window alone (the truth raster)."""
+        """Geotransform of the window alone (the truth raster).
+
+        Parameters
+        ----------
+        gsd : int
+
+        Returns
+        -------
+        affine.Affine
+        """
         return Affine(gsd, 0.0, self.xmin, 0.0, -gsd, self.ymax)
 
     def centers(self, gsd: int) -> tuple[np.ndarray, np.ndarray]:
-        """Pixel-centre x (1-D, columns) and y (1-D, rows) of the window at ``gsd``."""
+        """Pixel-centre x (1-D, columns) and y (1-D, rows) of the window at ``gsd``.
+
+        Parameters
+        ----------
+        gsd : int
+
+        Returns
+        -------
+        (numpy.ndarray, numpy.ndarray)
+        """
         return grid_centers(self.bbox, gsd)

@@ -61,12 +61,31 @@ class Landscape:
     turbidity: np.ndarray
 
     def subset(self, rows: slice, cols: slice) -> "Landscape":
-        """The same landscape on a rectangular part of the grid."""
+        """The same landscape on a rectangular part of the grid.
+
+        Parameters
+        ----------
+        rows, cols : slice
+
+        Returns
+        -------
+        Landscape
+        """
         return Landscape(**{k: getattr(self, k)[rows, cols] for k in self.__dataclass_fields__})
 
 
 def river_centerline(u: np.ndarray) -> np.ndarray:
-    """North offset (m, from the AOI centre) of the river's centre line at east offset ``u``."""
+    """North offset (m, from the AOI centre) of the river's centre line at east offset ``u``.
+
+    Parameters
+    ----------
+    u : array_like
+        East offsets from the AOI centre (m).
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     u = np.asarray(u, dtype=np.float64)
     wander = 90 * value_noise(u, np.zeros(1), 700.0, _SEED + 1)[0]
     return (-640 + 170 * np.sin(2 * np.pi * (u + 400) / 2300) + 60 * np.sin(2 * np.pi * (u - 150) / 830 + 1.0)

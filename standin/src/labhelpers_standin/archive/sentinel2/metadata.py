@@ -41,7 +41,19 @@ def _t(when: datetime, digits: int = 3) -> str:
 
 
 def product_metadata(scene: Scene, product_uri: str, percentages: dict) -> str:
-    """``MTD_MSIL2A.xml``: product info, quantification and offsets, quality indicators."""
+    """``MTD_MSIL2A.xml``: product info, quantification and offsets, quality indicators.
+
+    Parameters
+    ----------
+    scene : Scene
+    product_uri : str
+    percentages : dict
+        The item's cloud and class percentages.
+
+    Returns
+    -------
+    str
+    """
     offset = boa_add_offset(scene.baseline)
     offsets = ""
     if offset:
@@ -87,7 +99,20 @@ def product_metadata(scene: Scene, product_uri: str, percentages: dict) -> str:
 
 
 def granule_metadata(scene: Scene, granule: str, zenith: float, azimuth: float, percentages: dict) -> str:
-    """``MTD_TL.xml``: tile id, sensing time, geocoding per resolution, mean sun angles."""
+    """``MTD_TL.xml``: tile id, sensing time, geocoding per resolution, mean sun angles.
+
+    Parameters
+    ----------
+    scene : Scene
+    granule : str
+    zenith, azimuth : float
+        Mean sun angles (degrees).
+    percentages : dict
+
+    Returns
+    -------
+    str
+    """
     sizes = "".join(
         f'      <Size resolution="{gsd}"><NROWS>{tile_shape(gsd)[0]}</NROWS><NCOLS>{tile_shape(gsd)[1]}</NCOLS></Size>\n'
         for gsd in (10, 20, 60)
@@ -116,7 +141,17 @@ def granule_metadata(scene: Scene, granule: str, zenith: float, azimuth: float, 
 
 
 def datastrip_metadata(scene: Scene, datastrip_id: str) -> str:
-    """``MTD_DS.xml``: datastrip id, spacecraft, sensing and processing."""
+    """``MTD_DS.xml``: datastrip id, spacecraft, sensing and processing.
+
+    Parameters
+    ----------
+    scene : Scene
+    datastrip_id : str
+
+    Returns
+    -------
+    str
+    """
     return (
         f'{_XML}<n1:Level-2A_DataStrip_ID xmlns:n1="{_PSD}/S2_PDI_Level-2A_Datastrip_Metadata.xsd">\n{_NOTE}'
         "  <n1:General_Info>\n    <Datastrip_Time_Info>\n"
@@ -132,7 +167,18 @@ def datastrip_metadata(scene: Scene, datastrip_id: str) -> str:
 
 
 def inspire_metadata(scene: Scene, product_uri: str, bbox_lonlat: list[float]) -> str:
-    """``INSPIRE.xml``: an ISO 19139 record with the product's name, date and bounding box."""
+    """``INSPIRE.xml``: an ISO 19139 record with the product's name, date and bounding box.
+
+    Parameters
+    ----------
+    scene : Scene
+    product_uri : str
+    bbox_lonlat : list of 4 float
+
+    Returns
+    -------
+    str
+    """
     west, south, east, north = bbox_lonlat
     return (
         f'{_XML}<gmd:MD_Metadata xmlns:gmd="http://www.isotc211.org/2005/gmd" '
@@ -152,7 +198,18 @@ def inspire_metadata(scene: Scene, product_uri: str, bbox_lonlat: list[float]) -
 
 
 def safe_manifest(product_uri: str, files: dict[str, tuple[str, int, str]]) -> str:
-    """``manifest.safe``: the XFDU index of the product's files (key -> path in the SAFE, size, MIME type)."""
+    """``manifest.safe``: the XFDU index of the product's files.
+
+    Parameters
+    ----------
+    product_uri : str
+    files : dict
+        Key -> (path inside the SAFE, size in bytes, MIME type).
+
+    Returns
+    -------
+    str
+    """
     objects = "".join(
         f'    <dataObject ID="{escape(key)}"><byteStream mimeType="{mime}" size="{size}">'
         f'<fileLocation locatorType="URL" href="./{escape(path)}"/></byteStream></dataObject>\n'
@@ -166,7 +223,18 @@ def safe_manifest(product_uri: str, files: dict[str, tuple[str, int, str]]) -> s
 
 
 def tilejson(item_id: str, bbox: list[float], tiles_template: str) -> str:
-    """A TileJSON 3.0.0 document for the item (what MPC's ``tilejson`` asset returns)."""
+    """A TileJSON 3.0.0 document for the item (what MPC's ``tilejson`` asset returns).
+
+    Parameters
+    ----------
+    item_id : str
+    bbox : list of 4 float
+    tiles_template : str
+
+    Returns
+    -------
+    str
+    """
     west, south, east, north = bbox
     doc = {
         "tilejson": "3.0.0", "name": item_id, "scheme": "xyz", "minzoom": 8, "maxzoom": 14,
@@ -179,7 +247,18 @@ def tilejson(item_id: str, bbox: list[float], tiles_template: str) -> str:
 
 
 def map_html(item_id: str, png_name: str) -> str:
-    """The page MPC's ``preview`` link opens (an interactive map there; the rendered preview here)."""
+    """The page MPC's ``preview`` link opens (an interactive map there; the rendered preview here).
+
+    Parameters
+    ----------
+    item_id : str
+    png_name : str
+        The rendered preview's file name, relative to the page.
+
+    Returns
+    -------
+    str
+    """
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\">"
         f"<title>Map of item {escape(item_id)}</title></head>\n<body>\n"

@@ -53,7 +53,16 @@ _API_FOLDER = "offline-data-api"
 
 
 def product_uri(scene: Scene) -> str:
-    """The SAFE name: ``S2A_MSIL2A_<sensing>_N<baseline>_R<orbit>_T10UEE_<generation>.SAFE``."""
+    """The SAFE name: ``S2A_MSIL2A_<sensing>_N<baseline>_R<orbit>_T10UEE_<generation>.SAFE``.
+
+    Parameters
+    ----------
+    scene : Scene
+
+    Returns
+    -------
+    str
+    """
     return (
         f"{mission(scene.platform)}_MSIL2A_{scene.sensing:%Y%m%dT%H%M%S}_N{scene.baseline.replace('.', '')}"
         f"_R{scene.relative_orbit:03d}_T{MGRS_TILE}_{scene.generation:%Y%m%dT%H%M%S}.SAFE"
@@ -66,8 +75,17 @@ def _datastrip(scene: Scene) -> str:
 
 
 def blob_paths(scene: Scene) -> dict[str, str]:
-    """MPC's blob path (inside the container) of every file of the scene, by asset key (plus
-    ``"map"``, the page of the ``preview`` link)."""
+    """MPC's blob path (inside the container) of every file of the scene.
+
+    Parameters
+    ----------
+    scene : Scene
+
+    Returns
+    -------
+    dict
+        Asset key -> path, plus ``"map"``: the page of the ``preview`` link.
+    """
     t = scene.sensing
     safe = f"{MGRS_TILE[:2]}/{MGRS_TILE[2]}/{MGRS_TILE[3:]}/{t:%Y/%m/%d}/{product_uri(scene)}"
     granule = f"{safe}/GRANULE/L2A_T{MGRS_TILE}_A{scene.absolute_orbit:06d}_{t:%Y%m%dT%H%M%S}"

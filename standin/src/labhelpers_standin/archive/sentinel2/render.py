@@ -72,7 +72,16 @@ class Model:
 
     @classmethod
     def build(cls, window: Window) -> "Model":
-        """Compute the landscape on ``window`` (10, 20, 60 m) and on the whole tile (320 m)."""
+        """Compute the landscape on ``window`` (10, 20, 60 m) and on the whole tile (320 m).
+
+        Parameters
+        ----------
+        window : Window
+
+        Returns
+        -------
+        Model
+        """
         land = landscape(*window.centers(10))
         tile_land = landscape(*grid_centers(TILE_BBOX, PVI_GSD), detail=False)
         return cls(window, land, Surface(land, BANDS_10M), Surface(landscape(*window.centers(20)), BANDS_20M),
@@ -101,19 +110,53 @@ class Rendered:
 
 
 def block_mean(a: np.ndarray, k: int) -> np.ndarray:
-    """Mean of ``k x k`` blocks over the last two axes (10 m -> 20 m: what SCL's classifier sees)."""
+    """Mean of ``k x k`` blocks over the last two axes (10 m -> 20 m: what SCL's classifier sees).
+
+    Parameters
+    ----------
+    a : numpy.ndarray
+    k : int
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     h, w = a.shape[-2:]
     return a.reshape(a.shape[:-2] + (h // k, k, w // k, k)).mean(axis=(-3, -1))
 
 
 def upsample(a: np.ndarray, k: int) -> np.ndarray:
-    """Each pixel as ``k x k`` pixels, so masks agree exactly between resolutions."""
+    """Each pixel as ``k x k`` pixels, so masks agree exactly between resolutions.
+
+    Parameters
+    ----------
+    a : numpy.ndarray
+    k : int
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     return a.repeat(k, axis=-2).repeat(k, axis=-1)
 
 
 def encode_dn(refl: np.ndarray, baseline: str, valid: np.ndarray) -> np.ndarray:
     """L2A digital numbers: ``round(reflectance * 10000) - BOA_ADD_OFFSET`` (so +1000 from
-    baseline 04.00), clipped to 1..65535 so 0 stays nodata, and 0 where there is no data."""
+    baseline 04.00), clipped to 1..65535 so 0 stays nodata, and 0 where there is no data.
+
+    Parameters
+    ----------
+    refl : numpy.ndarray
+        Reflectance.
+    baseline : str
+        The product's processing baseline.
+    valid : numpy.ndarray of bool
+        Pixels with data.
+
+    Returns
+    -------
+    numpy.ndarray of uint16
+    """
     dn = np.clip(np.round(refl * 10000) - boa_add_offset(baseline), 1, 65535).astype(np.uint16)
     dn[..., ~valid] = 0
     return dn
@@ -143,7 +186,18 @@ def _swath_valid(scene: Scene, xs, ys) -> np.ndarray:
 
 
 def swath_edge_line(scene: Scene, y0: float, y1: float) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Two points (x, y) of the swath edge at ``y0`` and ``y1`` (EPSG:32610)."""
+    """Two points of relative orbit 113's swath edge, at ``y0`` and ``y1`` (EPSG:32610).
+
+    Parameters
+    ----------
+    scene : Scene
+        A scene with a swath edge.
+    y0, y1 : float
+
+    Returns
+    -------
+    ((float, float), (float, float))
+    """
     cx, cy = aoi_center_utm()
     return ((cx + scene.swath_edge_m + (y0 - cy) * _SWATH_TILT, y0), (cx + scene.swath_edge_m + (y1 - cy) * _SWATH_TILT, y1))
 

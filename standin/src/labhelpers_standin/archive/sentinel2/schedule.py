@@ -152,7 +152,17 @@ def plan(size: str) -> Plan:
 
 
 def processing_baseline(day: date) -> tuple[str, str]:
-    """(baseline, processing centre) of the product MPC holds for a scene sensed on ``day``."""
+    """The baseline and processing centre of the product MPC holds for a scene sensed on ``day``.
+
+    Parameters
+    ----------
+    day : datetime.date
+
+    Returns
+    -------
+    (str, str)
+        e.g. ("04.00", "MSFT").
+    """
     return [(b, p) for start, b, p in BASELINES if start <= day][-1]
 
 
@@ -181,6 +191,16 @@ def absolute_orbit(platform: str, relative: int, when: datetime) -> int:
     Each satellite does 143 orbits in 10 days; relative orbit = (absolute + k) mod 143 + 1 with
     k = 2 for 2A (A018417 is R116 at 2019-01-01T00:00) and k = -27 for 2B (A012081 is R043 at
     2019-06-29T21:25).
+
+    Parameters
+    ----------
+    platform : {"Sentinel-2A", "Sentinel-2B"}
+    relative : int
+    when : datetime.datetime
+
+    Returns
+    -------
+    int
     """
     anchor_orbit, anchor_time, k = {
         "Sentinel-2A": (18417, datetime(2019, 1, 1, 0, 0, 1), 2),
@@ -193,7 +213,16 @@ def absolute_orbit(platform: str, relative: int, when: datetime) -> int:
 
 
 def mission(platform: str) -> str:
-    """The mission id in product names: "Sentinel-2A" -> "S2A"."""
+    """The mission id in product names: "Sentinel-2A" -> "S2A".
+
+    Parameters
+    ----------
+    platform : str
+
+    Returns
+    -------
+    str
+    """
     return "S" + platform.removeprefix("Sentinel-")
 
 
@@ -311,9 +340,19 @@ def _scene(when: datetime, stream: Stream, clear: bool, rng: np.random.Generator
 
 
 def solar_angles(when: datetime, lon: float, lat: float) -> tuple[float, float]:
-    """(zenith, azimuth) of the sun in degrees (NOAA's approximation, good to ~0.5 degree).
+    """Zenith and azimuth of the sun in degrees (NOAA's approximation, good to ~0.5 degree).
 
     Needed twice: for the items' ``s2:mean_solar_*`` and to cast cloud shadows away from the sun.
+
+    Parameters
+    ----------
+    when : datetime.datetime
+        UTC.
+    lon, lat : float
+
+    Returns
+    -------
+    (float, float)
     """
     doy = when.timetuple().tm_yday
     hour = when.hour + when.minute / 60 + when.second / 3600
@@ -337,5 +376,14 @@ def solar_angles(when: datetime, lon: float, lat: float) -> tuple[float, float]:
 
 
 def reflectance_conversion_factor(day: date) -> float:
-    """ESA's sun-earth distance correction ``1 / (1 - 0.01673 cos(0.0172 (doy - 4)))**2``."""
+    """ESA's sun-earth distance correction ``1 / (1 - 0.01673 cos(0.0172 (doy - 4)))**2``.
+
+    Parameters
+    ----------
+    day : datetime.date
+
+    Returns
+    -------
+    float
+    """
     return 1 / (1 - 0.01673 * math.cos(0.0172 * (day.timetuple().tm_yday - 4))) ** 2

@@ -40,7 +40,12 @@ class Band:
     gsd: int
 
     def eo(self) -> dict:
-        """The band's ``eo:bands`` entry, key for key as MPC writes it."""
+        """The band's ``eo:bands`` entry, key for key as MPC writes it.
+
+        Returns
+        -------
+        dict
+        """
         out = {"name": self.name}
         if self.common_name:
             out["common_name"] = self.common_name
@@ -88,7 +93,16 @@ SNOW_COVER = {FOREST: 0.2, FIELDS: 1.0, RIVER: 0.9, TOWN: 0.7}
 
 
 def day_of_year(d: date) -> int:
-    """Day of year in a non-leap year, so a calendar day has the same surface every year."""
+    """Day of year in a non-leap year, so a calendar day has the same surface every year.
+
+    Parameters
+    ----------
+    d : datetime.date
+
+    Returns
+    -------
+    int
+    """
     return date(2021, d.month, min(d.day, 28) if d.month == 2 else d.day).timetuple().tm_yday
 
 
@@ -99,8 +113,19 @@ def _smoothstep(x):
 
 def field_greenness(doy, shift=0.0):
     """Crop cover of a field (0-1): green-up through May-June, peak mid-July to mid-August,
-    senescence and harvest from late August to mid-October, bare soil over winter; ``shift``
-    (days) moves the whole cycle for one parcel."""
+    senescence and harvest from late August to mid-October, bare soil over winter.
+
+    Parameters
+    ----------
+    doy : int or array_like
+        Day of year.
+    shift : float or array_like
+        Days by which a parcel's whole cycle is later.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     d = np.asarray(doy, dtype=np.float64) - shift
     return _smoothstep((d - 125) / 70) - _smoothstep((d - 225) / 60)
 
@@ -165,7 +190,16 @@ class Surface:
         self._shift, self._pasture = land.shift[self._fields], land.pasture[self._fields]
 
     def greenness(self, day: date) -> np.ndarray:
-        """Crop/pasture cover of each field pixel on ``day`` (before vigour), 0 elsewhere."""
+        """Crop/pasture cover of each field pixel on ``day`` (before vigour), 0 elsewhere.
+
+        Parameters
+        ----------
+        day : datetime.date
+
+        Returns
+        -------
+        numpy.ndarray of float32
+        """
         doy = day_of_year(day)
         green = np.zeros(self.land.classes.shape, np.float32)
         pasture = self._pasture
@@ -174,7 +208,17 @@ class Surface:
         return green
 
     def reflectance(self, day: date) -> np.ndarray:
-        """Reflectance ``(len(bands), rows, cols)`` (float32) on ``day``; only the calendar day matters."""
+        """Reflectance on ``day``; only the calendar day matters.
+
+        Parameters
+        ----------
+        day : datetime.date
+
+        Returns
+        -------
+        numpy.ndarray of float32
+            ``(len(bands), rows, cols)``.
+        """
         doy = day_of_year(day)
         out = self._static + _forest_season(doy) * self._forest + _lawn_greenness(doy) * self._lawns
         out += self.greenness(day)[None] * self._crops
@@ -206,10 +250,32 @@ def _normalized_difference(a, b):
 
 
 def ndvi(refl: np.ndarray, bands=BAND_ORDER) -> np.ndarray:
-    """NDVI, (B08 - B04) / (B08 + B04), from a reflectance stack of ``bands``."""
+    """NDVI, (B08 - B04) / (B08 + B04), from a reflectance stack of ``bands``.
+
+    Parameters
+    ----------
+    refl : numpy.ndarray
+    bands : sequence of str
+        The band of each entry of ``refl``'s first axis.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     return _normalized_difference(refl[list(bands).index("B08")], refl[list(bands).index("B04")])
 
 
 def ndsi(refl: np.ndarray, bands=BAND_ORDER) -> np.ndarray:
-    """NDSI, (B03 - B11) / (B03 + B11), from a reflectance stack of ``bands``."""
+    """NDSI, (B03 - B11) / (B03 + B11), from a reflectance stack of ``bands``.
+
+    Parameters
+    ----------
+    refl : numpy.ndarray
+    bands : sequence of str
+        The band of each entry of ``refl``'s first axis.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     return _normalized_difference(refl[list(bands).index("B03")], refl[list(bands).index("B11")])

@@ -136,9 +136,16 @@ def scl_percentages(scl: np.ndarray, nodata_fraction: float) -> dict[str, float]
 
 
 def footprint(scene: Scene) -> tuple[Polygon, float]:
-    """The item's geometry (lon/lat) and the share of the tile outside it.
+    """The item's geometry (lon/lat) and the share of the tile outside it: the whole tile, or for
+    relative orbit 113 the part east of the swath edge.
 
-    The whole tile, or for relative orbit 113 the part east of the swath edge.
+    Parameters
+    ----------
+    scene : Scene
+
+    Returns
+    -------
+    (shapely.geometry.Polygon, float)
     """
     tile = tile_footprint()
     area = tile

@@ -32,7 +32,16 @@ _INDEX_BANDS = ("B03", "B04", "B08", "B11")
 
 def aoi_bbox_mask(window: Window) -> tuple[slice, slice]:
     """Rows and columns of the window's 10 m grid inside the AOI's bounding box (projected to
-    EPSG:32610 as stackstac does with ``bounds_latlon``: the box around the projected corners)."""
+    EPSG:32610 as stackstac does with ``bounds_latlon``: the box around the projected corners).
+
+    Parameters
+    ----------
+    window : Window
+
+    Returns
+    -------
+    (slice, slice)
+    """
     west, south, east, north = AOI_BBOX
     xs, ys = to_utm().transform([west, east, east, west], [south, south, north, north])
     xmin, xmax, ymin, ymax = min(xs), max(xs), min(ys), max(ys)
