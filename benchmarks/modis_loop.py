@@ -20,11 +20,13 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from labhelpers_standin.archive.modis import CHICAGO, CHICAGO_POINT
+
 ROOT = Path(__file__).resolve().parents[1]
 PRODUCT = "MCD43A4"
-LAT, LON = 41.8781, -87.6298  # Chicago, as in notebook 05
+LAT, LON = CHICAGO_POINT  # the handout's Chicago, 41.881832, -87.623177
 FIRST_DAY, LAST_DAY = "2019135", "2019160"
-AOI_BBOX = (-88.3, 41.7, -87.9, 42.0)
+AOI_BBOX = CHICAGO[1]  # the city's box, which contains the point (from the archive that defines it)
 RED, NIR = "Nadir_Reflectance_Band1", "Nadir_Reflectance_Band2"
 
 

@@ -15,6 +15,7 @@ import pytest
 from labhelpers_standin.archive import build as build_mod
 from labhelpers_standin.catalog import localize
 from labhelpers_standin.archive.layout import archive_dir
+from labhelpers_standin.errors import BuildError
 
 
 @pytest.fixture
@@ -29,6 +30,9 @@ def generators(monkeypatch, tmp_path):
             if key == "modis" and state["fail"]:
                 raise RuntimeError("generator broke")
             (root / f"{key}.txt").write_text(size)
+            blob = root / "blobs" / "account1" / "container" / key / "a file.bin"
+            blob.parent.mkdir(parents=True, exist_ok=True)
+            blob.write_bytes(key.encode() * 1000)
             return {"items": 3}
 
         return types.SimpleNamespace(build=build, VERSION="7")
@@ -49,12 +53,32 @@ def test_build_writes_manifest_and_build_ok_once(generators):
     assert build_mod.build("ci") == root and generators["calls"] == calls  # complete: not rebuilt
 
 
+def test_build_records_the_size_and_sha256_of_every_blob(generators):
+    import hashlib
+
+    root = build_mod.build("ci")
+    sums = json.loads((root / "checksums.json").read_text())
+    assert sums == build_mod.checksums(root)
+    assert set(sums) == {"account1/container/sentinel-2-l2a/a file.bin", "account1/container/modis/a file.bin"}
+    entry = sums["account1/container/modis/a file.bin"]
+    assert entry == {"size": 5000, "sha256": hashlib.sha256(b"modis" * 1000).hexdigest()}
+
+
+def test_sizes_are_one_vocabulary():
+    from labhelpers_standin.archive import layout
+
+    assert layout.SIZES == ("ci", "full") and layout.ALL_SIZES == ("ci", "full", "test")
+    with pytest.raises(ValueError, match="choose one of ci, full"):
+        archive_dir("test")  # the test size is for unit tests of the generators, never served
+
+
 def test_failed_build_leaves_no_partial_archive_and_keeps_the_old_one(generators):
     root = build_mod.build("ci")
     generators["fail"] = True
-    with pytest.raises(RuntimeError, match="generator broke"):
+    with pytest.raises(BuildError, match="generator broke"):
         build_mod.build("ci", force=True)
     assert build_mod.built_version(root) is not None  # the previous archive is intact
+    assert (root / "checksums.json").exists()
     assert [p.name for p in root.parent.iterdir() if "building" in p.name] == []
 
 

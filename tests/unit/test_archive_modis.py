@@ -1,4 +1,4 @@
-"""The stand-in's MODIS archive builder (tiny variant): deterministic, MPC-shaped, readable by both
+"""The stand-in's MODIS archive builder (``test`` size): deterministic, MPC-shaped, readable by both
 HDF4 readers (pyhdf and Debian's GDAL, an independent implementation), and true to its truth."""
 
 from __future__ import annotations
@@ -18,13 +18,10 @@ from labhelpers_standin.archive import modis as modisarchive
 
 DATA = Path(__file__).parents[1] / "data"
 
-# ---------------------------------------------------------------------------------------------
-# The archive builder (tiny variant)
-# ---------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    root = tmp_path_factory.mktemp("modis-tiny")
-    truth = modisarchive.build(root, "tiny", workers=1)
+    root = tmp_path_factory.mktemp("modis-test")
+    truth = modisarchive.build(root, "test", workers=1)
     return root, truth
 
 
@@ -32,12 +29,48 @@ def _files(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def test_build_is_deterministic(tiny, tmp_path):
+def test_build_is_deterministic_wherever_it_is_built(tiny, tmp_path):
+    """Another folder, another worker count, the same bytes: the HDF4 files store their path
+    relative to the archive root, not where it was built."""
     root, truth = tiny
-    again = modisarchive.build(tmp_path, "tiny", workers=2)
-    assert again == truth
+    again = modisarchive.build(tmp_path, "test", workers=2)
+    assert {k: v for k, v in again.items() if k != "blob_bytes"} == {k: v for k, v in truth.items() if k != "blob_bytes"}
     a, b = _files(root), _files(tmp_path)
     assert a.keys() == b.keys() and all(a[k] == b[k] for k in a), [k for k in a if a[k] != b.get(k)]
+    hdf = next(k for k in a if k.endswith(".hdf"))
+    assert str(root).encode() not in a[hdf] and str(tmp_path).encode() not in b[hdf]  # never absolute ...
+    assert b"blobs/modiseuwest/modis-061/MCD43A4/10/03/2021120/" in a[hdf]  # ... but relative to the root
+
+
+def test_the_build_does_not_change_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    import os
+
+    before = os.getcwd()
+    modisarchive.build(tmp_path / "archive", "test", workers=1)
+    assert os.getcwd() == before
+
+
+def test_write_hdf_refuses_an_absolute_path(tmp_path):
+    from labhelpers_standin.archive.modis import hdf
+
+    with pytest.raises(ValueError, match="relative to the archive root"):
+        hdf.write_hdf(str(tmp_path / "x.hdf"), None, "2021120", "2021129000000", [], None)
+
+
+def test_chicago_is_the_handouts_point_in_h11v04():
+    from labhelpers_standin.archive.modis import tiles
+
+    lat, lon = tiles.CHICAGO_POINT
+    assert (lat, lon) == (41.881832, -87.623177)
+    west, south, east, north = tiles.CHICAGO[1]
+    assert west < lon < east and south < lat < north  # the box of the city contains the city
+    assert modis.tile_of(lat, lon) == (11, 4)
+    ci = {s.name: s for s in tiles.plan("ci")}
+    assert (ci["h11v04"].first, ci["h11v04"].last) == ("2019135", "2019160")
+    assert (ci["h10v03"].first, ci["h10v03"].last) == ("2021091", "2021151")  # exercise 2: April and May 2021
+    with pytest.raises(ValueError, match="choose one of ci, full, test"):
+        tiles.plan("tiny")
 
 
 def test_build_layout_and_truth(tiny):
@@ -106,13 +139,20 @@ def test_written_hdf_pyhdf_and_gdal_agree(tiny, tmp_path):
             np.testing.assert_array_equal(ours[band].values, expect)
 
 
-def test_aoi_ndvi_read_back_matches_the_truth(tiny):
+def test_whole_tile_means_read_back_exactly(tiny):
+    """The handout averages band 1 over the whole tile per day; the truth has those numbers exactly."""
     root, truth = tiny
     t = truth["tiles"]["h10v03"]
     for day, name in zip(t["present"], t["hdf_blobs"]):
-        ds = modis.open_hdf(root / "blobs" / "modiseuwest" / "modis-061" / name, variables=[modis.RED, modis.NIR])
+        path = root / "blobs" / "modiseuwest" / "modis-061" / name
+        ds = modis.open_hdf(path, variables=[modis.RED, modis.NIR])
+        raw = modis.open_hdf(path, variables=[modis.RED], mask_and_scale=False)
+        assert float(ds[modis.RED].astype("float64").mean()) == pytest.approx(t["tile_mean_band1"][day], abs=1e-6)
+        assert float(np.nanmean(raw[modis.RED].values.astype("float64"))) == pytest.approx(t["tile_mean_band1_raw"][day], abs=1e-6)
+        assert float(modis.ndvi(ds).mean()) == pytest.approx(t["tile_mean_ndvi"][day], abs=1e-5)
         got = float(modis.ndvi(modis.clip_lonlat(ds, t["aoi"]["bbox"])).mean())
         assert got == pytest.approx(t["aoi"]["mean_ndvi"][day], abs=0.01)
-        assert float(modis.ndvi(ds).mean()) == pytest.approx(t["tile_mean_ndvi"][day], abs=0.01)
+    # h10v03 holds ocean: the unmasked mean (the handout's np.nanmean of raw integers) is not a reflectance
+    assert min(t["tile_mean_band1_raw"].values()) > 10000 * max(t["tile_mean_band1"].values())
 
 

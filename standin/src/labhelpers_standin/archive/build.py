@@ -8,9 +8,10 @@ returns its *truth*: the facts tests and notebooks check against (item counts, k
 This module only orchestrates, and makes two promises:
 
 * **Never a half-built archive.** Everything is written into a temporary folder next to the
-  final one, ``manifest.json`` (both truths) and then ``BUILD_OK`` are written last, and the
-  folder is renamed into place. A crash leaves a ``.building-*`` folder that the next build
-  removes, never a partial ``archive/<size>``.
+  final one; ``manifest.json`` (both truths), ``checksums.json`` (size and SHA-256 of every blob,
+  so ``up`` can verify what it serves) and then ``BUILD_OK`` are written last, and the folder is
+  renamed into place. A crash leaves a ``.building-*`` folder that the next build removes, never
+  a partial ``archive/<size>``.
 * **Build only what is missing.** ``BUILD_OK`` records the builder version; a complete archive
   from the same builders is returned at once. A file lock serialises concurrent builds (two
   test sessions starting together build once).
@@ -19,6 +20,7 @@ This module only orchestrates, and makes two promises:
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import importlib
 import json
 import shutil
@@ -28,28 +30,56 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
-from labhelpers_standin.archive.layout import archive_dir
+from labhelpers_standin.archive.layout import archive_dir, blob_name
 from labhelpers_standin.errors import BuildError
 
-__all__ = ["BUILDERS", "builders", "builder_version", "built_version", "manifest", "build"]
+__all__ = ["BUILDERS", "CHECKSUMS", "builders", "builder_version", "built_version", "manifest", "checksums", "build"]
 
-FORMAT_VERSION = "1"  # bump when the archive layout or manifest format changes
+FORMAT_VERSION = "2"  # bump when the archive layout or manifest format changes
+#: The file recording size and SHA-256 of every blob (see :mod:`~labhelpers_standin.archive.layout`).
+CHECKSUMS = "checksums.json"
 BUILDERS = {"sentinel-2-l2a": "labhelpers_standin.archive.sentinel2", "modis": "labhelpers_standin.archive.modis"}
 
 
 def builders() -> dict[str, ModuleType]:
-    """Import the generators (lazily: ``up`` and ``down`` must not pay for numpy/rasterio imports)."""
+    """Import the generators (lazily: ``up`` and ``down`` must not pay for numpy/rasterio imports).
+
+    Returns
+    -------
+    dict
+        Dataset key -> generator module.
+    """
     return {key: importlib.import_module(name) for key, name in BUILDERS.items()}
 
 
 def builder_version(mods: dict[str, ModuleType]) -> str:
-    """The version an archive is built with: this format plus each generator's ``VERSION``."""
+    """The version an archive is built with: this format plus each generator's ``VERSION``.
+
+    Parameters
+    ----------
+    mods : dict
+        From :func:`builders`.
+
+    Returns
+    -------
+    str
+    """
     parts = [f"format-{FORMAT_VERSION}"] + [f"{k}-{getattr(m, 'VERSION', '0')}" for k, m in mods.items()]
     return "+".join(parts)
 
 
 def built_version(root: Path) -> str | None:
-    """The builder version recorded in ``root/BUILD_OK``, or None when the archive is incomplete."""
+    """The builder version recorded in ``root/BUILD_OK``.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+
+    Returns
+    -------
+    str or None
+        None when the archive is incomplete or absent.
+    """
     try:
         return json.loads((root / "BUILD_OK").read_text())["builder_version"]
     except (OSError, ValueError, KeyError):
@@ -57,8 +87,47 @@ def built_version(root: Path) -> str | None:
 
 
 def manifest(root: Path) -> dict:
-    """The parsed ``manifest.json`` of a complete archive."""
+    """The parsed ``manifest.json`` of a complete archive.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``root`` holds no complete archive.
+    """
     return json.loads((root / "manifest.json").read_text())
+
+
+def checksums(root: Path) -> dict[str, dict]:
+    """Size and SHA-256 of every file under ``root/blobs``, keyed ``<account>/<container>/<blob path>``.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        An archive folder (complete or being built).
+
+    Returns
+    -------
+    dict
+        ``{"sentinel2l2a01/sentinel2-l2/10/U/EE/...": {"size": 12345, "sha256": "ab12..."}, ...}``,
+        sorted by key.
+    """
+    out = {}
+    for path in sorted((Path(root) / "blobs").rglob("*")):
+        if path.is_file():
+            digest = hashlib.sha256()
+            with open(path, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(chunk)
+            out[blob_name(root, path)] = {"size": path.stat().st_size, "sha256": digest.hexdigest()}
+    return out
 
 
 @contextmanager
@@ -73,7 +142,25 @@ def _lock(path: Path):
 
 
 def build(size: str = "ci", force: bool = False) -> Path:
-    """Return ``archive_dir(size)``, building it first when missing, outdated, or ``force``."""
+    """Return ``archive_dir(size)``, building it first when missing, outdated, or ``force``.
+
+    Parameters
+    ----------
+    size : {"ci", "full"}
+    force : bool
+        Rebuild even when a complete archive of this version exists.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    BuildError
+        When a generator fails (the previous archive, if any, is left intact).
+    ValueError
+        For another size.
+    """
     final = archive_dir(size)
     mods = builders()
     version = builder_version(mods)
@@ -90,6 +177,7 @@ def build(size: str = "ci", force: bool = False) -> Path:
             truth = {key: _run_generator(key, mod, tmp, size) for key, mod in mods.items()}
             doc = {**truth, "size": size, "builder_version": version}
             (tmp / "manifest.json").write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+            (tmp / CHECKSUMS).write_text(json.dumps(checksums(tmp), indent=1, sort_keys=True) + "\n")
             ok = {"builder_version": version, "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
             (tmp / "BUILD_OK").write_text(json.dumps(ok) + "\n")
             _swap_in(tmp, final)
