@@ -85,6 +85,19 @@ def bbox(value, name: str = "bbox") -> tuple[float, float, float, float]:
     return w, s, e, n
 
 
+def overlap(boxes, bbox, what: str) -> None:
+    """Refuse a ``bbox`` that overlaps none of ``boxes`` (the result would be all NaN); spot (lat, lon) order."""
+    known = [b for b in boxes if b is not None and len(b) == 4]
+
+    def hits(w, s, e, n):
+        return any(b[0] <= e and w <= b[2] and b[1] <= n and s <= b[3] for b in known)
+
+    if known and not hits(*bbox):
+        fix = ("It looks like (south, west, north, east): give longitude first." if hits(bbox[1], bbox[0], bbox[3], bbox[2])
+               else f"Use the {what} of a search over this bbox.")
+        raise InputError(f"bbox {tuple(bbox)} overlaps none of the {len(boxes)} {what}, so the result would be all NaN. {fix}")
+
+
 def _iso(part: str, name: str) -> dt.datetime | None:
     if part in ("", ".."):
         return None

@@ -12,7 +12,7 @@ redacted (``sig=<redacted>``) before an error is raised.
 from __future__ import annotations
 
 __all__ = [
-    "LabError", "ConfigError", "InputError", "InputTypeError", "UnknownCollectionError", "UnknownProductError",
+    "LabError", "ConfigError", "InputError", "InputTypeError", "MissingFileError", "UnknownCollectionError", "UnknownProductError",
     "StackTooLargeError", "EmptySearchError", "ServiceError", "DownloadError",
     "LabWarning", "AOIWarning", "SuspiciousInputWarning", "SizeWarning", "FallbackWarning",
 ]
@@ -40,6 +40,10 @@ class InputError(LabError, ValueError):
 
 class InputTypeError(InputError, TypeError):
     """An argument has the wrong type (text where a number is needed, one item instead of a list)."""
+
+
+class MissingFileError(InputError, FileNotFoundError):
+    """A local file named in an argument does not exist (also a ``FileNotFoundError``)."""
 
 
 class UnknownCollectionError(InputError):

@@ -210,15 +210,6 @@ def _check_grid(epsg: int, resolution: float) -> None:
                          "(Sentinel-2's finest band is 10 m). Give metres, e.g. resolution=100.")
 
 
-def _check_overlap(items, bbox) -> None:
-    w, s, e, n = bbox
-    boxes = [i.bbox if isinstance(i, pystac.Item) else i.get("bbox") for i in items]
-    known = [b for b in boxes if b and len(b) == 4]
-    if known and not any(b[0] <= e and w <= b[2] and b[1] <= n and s <= b[3] for b in known):
-        raise InputError(f"bbox {tuple(bbox)} overlaps none of the {len(items)} items, so the stack would be all NaN. "
-                         "Stack the items of the search you made over this bbox, or check it is (west, south, east, north).")
-
-
 def _check_size(raw: xr.DataArray, resolution: float) -> None:
     size, shape = raw.nbytes, " x ".join(f"{n:,}" for n in raw.shape)
     what = f"This stack would be {size / 2**30:,.1f} GiB as float32 ({shape} = time x band x y x x)"
@@ -288,7 +279,7 @@ def stack(
     resolution = _checks.number("resolution", resolution, 0, lo_open=True, unit="metres (the CRS's unit)")
     if bbox is not None:
         bbox = _checks.bbox(bbox)
-        _check_overlap(items, bbox)
+        _checks.overlap([i.bbox if isinstance(i, pystac.Item) else i.get("bbox") for i in items], bbox, "items")
     epsg = choose_epsg(items) if epsg is None else _checks.number("epsg", epsg, 1024, 999999, integer=True)
     _check_grid(epsg, resolution)
     mask_clouds, harmonize = _checks.flag("mask_clouds", mask_clouds), _checks.flag("harmonize", harmonize)
@@ -360,7 +351,7 @@ def _read_error(url: str, err: Exception) -> ServiceError:
         _BROKEN[host] = time.monotonic()
     read = timeouts()[1]
     fix = ("on the Planetary Computer an HTTP 403 means the SAS token expired: search again (items are signed "
-           "as they arrive) and rebuild the stack" if answered else
+           "as they arrive) and rebuild the stack" if "code: 403" in text else
            "check the blob server: offline `labhelpers offline status` (restart: `labhelpers offline up`), online "
            "your connection")
     return ServiceError(f"{_MARK} {redact(url)} from blob storage ({text.splitlines()[0][:240]}; tried {RETRIES + 1} "
@@ -381,10 +372,13 @@ class _Reader(AutoParallelRioReader):
         try:
             return super()._open()
         except Exception as err:  # noqa: BLE001 - every failure becomes one clear ServiceError
-            if "HTTP response code: 404" in str(err):  # stackstac's default: a missing file is no data
-                warnings.warn(f"{redact(self.url)} does not exist (HTTP 404): its pixels are NaN.", stacklevel=2)
-                return NodataReader(dtype=self.dtype, fill_value=self.fill_value)
-            raise _read_error(self.url, err) from None
+            failure = err
+        if "HTTP response code: 404" in str(failure):  # stackstac's default: a missing file is no data
+            warnings.warn(f"{redact(self.url)} does not exist (HTTP 404): its pixels are NaN.", stacklevel=2)
+            return NodataReader(dtype=self.dtype, fill_value=self.fill_value)
+        # raised outside the except block: no __context__ chain (it would carry the signed URL, and
+        # rasterio's errors do not survive the pickling that sends an error from a worker to the notebook)
+        raise _read_error(self.url, failure)
 
     def read(self, window, **kwargs):
         self._fail_fast()
@@ -393,7 +387,8 @@ class _Reader(AutoParallelRioReader):
         except ServiceError:
             raise
         except Exception as err:  # noqa: BLE001
-            raise _read_error(self.url, err) from None
+            failure = err
+        raise _read_error(self.url, failure)
 
 
 class _WorkerLogFilter(logging.Filter):

@@ -66,6 +66,7 @@ def test_tile_of_known_places(lat, lon, tile):
     assert modis.tile_of(lat, lon) == tile
 
 
+@pytest.mark.filterwarnings("ignore::labhelpers.errors.SuspiciousInputWarning")  # sweeps the poles too
 def test_tile_of_agrees_with_pyproj_on_a_global_grid():
     """Away from edges the tile is pyproj's; on an edge (within 1 mm) it is the east/south one unless fill."""
     fill = modis.tile_extents().set_index(["ih", "iv"])["fill"]
@@ -86,6 +87,7 @@ def test_tile_of_agrees_with_pyproj_on_a_global_grid():
     assert on_edges > 100
 
 
+@pytest.mark.filterwarnings("ignore::labhelpers.errors.SuspiciousInputWarning")  # sweeps the poles too
 def test_tile_of_at_tile_edges_and_in_overlapping_boxes():
     """Points 1 m inside each corner of every land tile; many fall in two boxes of the NASA table."""
     df = modis.tile_extents()

@@ -386,7 +386,8 @@ def download(url: str, dest: str | os.PathLike, progress: bool = True) -> Path:
     if not (isinstance(url, str) and url.startswith(("http://", "https://"))):
         raise InputTypeError(f"url must be an http:// or https:// URL (e.g. from blob_url), not {redact(url)!r}.")
     _checks.flag("progress", progress)
-    name = Path(urllib.parse.unquote(urllib.parse.urlsplit(url).path)).name
+    path = urllib.parse.unquote(urllib.parse.urlsplit(url).path)
+    name = "" if path.endswith("/") else Path(path).name
     if not name:
         raise InputError(f"Cannot tell a file name from {redact(url)}: pass dest as a file path.")
     if not isinstance(dest, (str, os.PathLike)):

@@ -25,7 +25,7 @@ import xarray as xr
 from labhelpers import _checks
 from labhelpers._net import reason as _reason
 from labhelpers._net import redact as _safe
-from labhelpers.errors import DownloadError, InputError, InputTypeError, SuspiciousInputWarning
+from labhelpers.errors import InputError, InputTypeError, MissingFileError, SuspiciousInputWarning
 
 __all__ = [
     "EARTH_RADIUS", "X0", "Y0", "TILE_SIZE", "N_H", "N_V", "PIXELS_500M", "PIXEL_SIZE_500M", "SINUSOIDAL_WKT2",
@@ -90,7 +90,7 @@ def tile_extents(path_or_url: str | os.PathLike | None = None) -> pd.DataFrame:
     Raises
     ------
     InputError
-        When the text is not NASA's 10-degree table.
+        When the text is not NASA's 10-degree table (MissingFileError: no such file).
     DownloadError
         When a URL cannot be read (a ``ConnectionError``).
     """
@@ -130,6 +130,9 @@ def _read_text(path_or_url) -> str:
             raise InputError(f"{_safe(s)} is not a text file: is it sn_bound_10deg.txt?") from None
     try:
         return Path(s).read_text()
+    except FileNotFoundError:
+        raise MissingFileError(f"No file {s}: give the path or URL of sn_bound_10deg.txt, or nothing for the copy "
+                               "shipped with labhelpers.") from None
     except UnicodeDecodeError:
         raise InputError(f"{s} is not a text file: is it sn_bound_10deg.txt?") from None
 
@@ -339,9 +342,12 @@ def clip_lonlat(ds, bbox: Sequence[float]):
         x0, x1 = float(ds["x"].min()), float(ds["x"].max())
         y0, y1 = float(ds["y"].min()), float(ds["y"].max())
         lo, la = sinusoidal_to_lonlat([x0, x1, x0, x1], [y0, y0, y1, y1])
+        span = (np.nanmin(lo), la.min(), np.nanmax(lo), la.max())
+        swapped = span[0] <= lat_max and lat_min <= span[2] and span[1] <= lon_max and lon_min <= span[3]
+        fix = "It looks like (lat_min, lon_min, lat_max, lon_max): give longitude first." if swapped else \
+            "Give (lon_min, lat_min, lon_max, lat_max) inside it, and larger than a 463 m pixel."
         raise InputError(f"No pixel centre of this data lies in bbox {tuple(bbox)} (the data spans about lon "
-                         f"{np.nanmin(lo):.2f}..{np.nanmax(lo):.2f}, lat {la.min():.2f}..{la.max():.2f}). Give (lon_min, "
-                         "lat_min, lon_max, lat_max) inside it, and larger than a 463 m pixel.")
+                         f"{span[0]:.2f}..{span[2]:.2f}, lat {span[1]:.2f}..{span[3]:.2f}). {fix}")
     return sub.where(xr.DataArray(inside, dims=("y", "x"), coords={"y": sub["y"], "x": sub["x"]}))
 
 

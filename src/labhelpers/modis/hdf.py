@@ -12,7 +12,7 @@ import numpy as np
 import xarray as xr
 
 from labhelpers import _checks
-from labhelpers.errors import InputError
+from labhelpers.errors import InputError, MissingFileError
 from labhelpers.modis.grid import SINUSOIDAL_WKT2
 
 __all__ = ["gdal_has_hdf4", "parse_struct_metadata", "open_hdf"]
@@ -230,8 +230,8 @@ def open_hdf(
 
     Raises
     ------
-    FileNotFoundError
-        When ``path`` does not exist.
+    MissingFileError
+        When ``path`` does not exist (a ``FileNotFoundError``).
     InputError
         For an unknown engine, grid or field, a file that is not HDF4-EOS (a failed or partial
         download: delete it and download again), or a GDAL without HDF4 when ``engine="gdal"``.
@@ -243,7 +243,7 @@ def open_hdf(
         raise _checks.InputTypeError(f"path must be the path of a downloaded .hdf file, not {type(path).__name__}.")
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"No such HDF file: {path} (download it first: labhelpers.modis.download).")
+        raise MissingFileError(f"No such HDF file: {path} (download it first: labhelpers.modis.download).")
     _checks.choice("engine", engine, ["auto", "gdal", "pyhdf"])
     _checks.flag("mask_and_scale", mask_and_scale)
     try:

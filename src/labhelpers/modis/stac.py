@@ -126,7 +126,9 @@ def load_stac(items, bands: Sequence[str] = (RED, NIR), bbox: Sequence[float] | 
     bands = [bands] if isinstance(bands, str) else list(bands)
     for band in bands:
         _checks.choice("bands", band, [*NBAR_BANDS, *QA_BANDS], what="MCD43A4 band")
-    bbox = None if bbox is None else _checks.bbox(bbox)
+    if bbox is not None:
+        bbox = _checks.bbox(bbox)
+        _checks.overlap([it.bbox for it in items], bbox, "items")
     if chunks is not None and not isinstance(chunks, dict):
         raise InputTypeError(f"chunks must be None (load now) or a dict such as {{}} (lazy), not {chunks!r}.")
     cfg = {"*": {"assets": {b: {"nodata": NBAR_FILL, "data_type": "int16"} for b in bands}}}
