@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 import warnings
 from collections import Counter
 from datetime import datetime, timezone
@@ -40,7 +39,7 @@ import numpy as np
 import pystac
 import stackstac
 import xarray as xr
-from stackstac.rio_reader import AutoParallelRioReader, NodataReader
+from stackstac.rio_reader import AutoParallelRioReader, nodata_for_window
 
 from labhelpers import _checks
 from labhelpers._net import RETRIES, redact, scrub
@@ -339,56 +338,102 @@ def stack(
 # --- reading: bounded, redacted, quiet ------------------------------------------------------------
 
 _MARK = "labhelpers could not read"
-_BROKEN: dict[str, float] = {}  # host -> when it last failed without an HTTP answer (per worker process)
-_BROKEN_FOR = 30.0  # seconds during which other reads from that host fail at once instead of waiting too
+# Hosts whose last read got no HTTP answer (per process). While a host is down, one read at a time
+# tries it again (the probe); reads that arrive meanwhile wait for its outcome and fail at once if it
+# failed, instead of each waiting for its own timeout. The first read that succeeds clears the host.
+_DOWN: set[str] = set()
+_PROBING: set[str] = set()
+_LOCK = threading.Condition()
+
+
+def _host(url: str) -> str:
+    return url.split("/")[2] if url.count("/") >= 2 else url
+
+
+def _forget(url: str) -> None:
+    """Make GDAL try the host of ``url`` again: /vsicurl/ remembers a file it could not reach for the
+    life of the process (so a notebook stayed broken after the server came back). rasterio has no
+    call for it: VSICurlPartialClearCache is called in the GDAL library rasterio loaded."""
+    import ctypes
+    import glob
+    import os
+
+    import rasterio
+
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = sorted({line.split()[-1] for line in maps if "libgdal" in line})
+    except OSError:  # not Linux: the library shipped in rasterio's wheel
+        paths = sorted(glob.glob(os.path.join(os.path.dirname(rasterio.__file__), "..", "rasterio*", "libgdal*")))
+    for path in paths:
+        try:
+            clear = ctypes.CDLL(path).VSICurlPartialClearCache
+        except (OSError, AttributeError):
+            continue
+        clear.argtypes = [ctypes.c_char_p]
+        clear(("/vsicurl/" + "/".join(url.split("/")[:3]) + "/").encode())
+        return
 
 
 def _read_error(url: str, err: Exception) -> ServiceError:
-    host = url.split("/")[2] if url.count("/") >= 2 else url
-    text = scrub(err)
-    answered = "HTTP response code" in text
-    if not answered:
-        _BROKEN[host] = time.monotonic()
+    while err.__cause__ is not None:  # the root cause: GDAL's own words
+        err = err.__cause__
+    text = f"{type(err).__name__}: " + " ".join(scrub(err).split())
+    with _LOCK:  # an HTTP status is an answer: the host is up
+        (_DOWN.discard if "HTTP response code" in text else _DOWN.add)(_host(url))
     read = timeouts()[1]
     fix = ("on the Planetary Computer an HTTP 403 means the SAS token expired: search again (items are signed "
            "as they arrive) and rebuild the stack" if "code: 403" in text else
            "check the blob server: offline `labhelpers offline status` (restart: `labhelpers offline up`), online "
            "your connection")
-    return ServiceError(f"{_MARK} {redact(url)} from blob storage ({text.splitlines()[0][:240]}; tried {RETRIES + 1} "
+    return ServiceError(f"{_MARK} {redact(url)} from blob storage ({text[:240]}; tried {RETRIES + 1} "
                         f"times, waiting up to {read:.0f} s for each answer). To fix: {fix}, then compute again.")
 
 
 class _Reader(AutoParallelRioReader):
     """stackstac's reader, with errors that name the blob server, hold no SAS token and come fast once it is down."""
 
-    def _fail_fast(self) -> None:
-        host = self.url.split("/")[2] if self.url.count("/") >= 2 else self.url
-        if time.monotonic() - _BROKEN.get(host, -1e9) < _BROKEN_FOR:
-            raise ServiceError(f"{_MARK} {redact(self.url)}: the blob server {host} failed a moment ago. Check it "
-                               "(offline: `labhelpers offline status`) and compute again.")
-
-    def _open(self):
-        self._fail_fast()
+    def _guarded(self, call):
+        host = _host(self.url)
+        with _LOCK:
+            waited = host in _PROBING
+            while host in _PROBING:
+                _LOCK.wait()
+            if waited and host in _DOWN:
+                raise ServiceError(f"{_MARK} {redact(self.url)}: the blob server {host} did not answer just now. "
+                                   "Check it (offline: `labhelpers offline status`) and compute again.")
+            probe = host in _DOWN
+            if probe:
+                _PROBING.add(host)
+        if probe:
+            _forget(self.url)
         try:
-            return super()._open()
+            result = call()
+        except ServiceError:
+            raise
         except Exception as err:  # noqa: BLE001 - every failure becomes one clear ServiceError
             failure = err
+        else:
+            with _LOCK:
+                _DOWN.discard(host)
+            return result
+        finally:
+            if probe:
+                with _LOCK:
+                    _PROBING.discard(host)
+                    _LOCK.notify_all()
         if "HTTP response code: 404" in str(failure):  # stackstac's default: a missing file is no data
-            warnings.warn(f"{redact(self.url)} does not exist (HTTP 404): its pixels are NaN.", stacklevel=2)
-            return NodataReader(dtype=self.dtype, fill_value=self.fill_value)
+            with _LOCK:
+                _DOWN.discard(host)
+            warnings.warn(f"{redact(self.url)} does not exist (HTTP 404): its pixels are NaN.", stacklevel=3)
+            return None
         # raised outside the except block: no __context__ chain (it would carry the signed URL, and
         # rasterio's errors do not survive the pickling that sends an error from a worker to the notebook)
         raise _read_error(self.url, failure)
 
-    def read(self, window, **kwargs):
-        self._fail_fast()
-        try:
-            return super().read(window, **kwargs)
-        except ServiceError:
-            raise
-        except Exception as err:  # noqa: BLE001
-            failure = err
-        raise _read_error(self.url, failure)
+    def read(self, window, **kwargs):  # (stackstac opens the file inside read: one guard covers both)
+        data = self._guarded(lambda: super(_Reader, self).read(window, **kwargs))
+        return nodata_for_window(window, self.fill_value, self.dtype) if data is None else data
 
 
 class _WorkerLogFilter(logging.Filter):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import warnings
 
 import planetary_computer
+import pystac
 import pystac_client
 import requests
 from pystac import ItemCollection
@@ -35,6 +36,11 @@ from labhelpers.settings import get_settings, timeouts
 __all__ = ["open_catalog", "cloud_query", "search"]
 
 
+#: What a failing STAC API raises through pystac-client (pystac wraps it in STACError when it
+#: follows a link, e.g. to the root catalog, during a search).
+_FAILURES = (requests.exceptions.RequestException, pystac_client.exceptions.APIError, pystac.errors.STACError, OSError)
+
+
 def _hint(url: str) -> str:
     if url.startswith(("http://127.0.0.1", "http://localhost")):
         return "Check the stand-in with `labhelpers offline status`; restart it with `labhelpers offline up`."
@@ -43,6 +49,8 @@ def _hint(url: str) -> str:
 
 def _service_error(what: str, url: str, err: Exception) -> ServiceError:
     read = timeouts()[1]
+    while err.__cause__ is not None:  # the root cause: a timeout, a refused connection, an HTTP status
+        err = err.__cause__
     return ServiceError(
         f"The STAC API at {url} failed while {what} ({scrub(err).splitlines()[0][:300] if str(err) else type(err).__name__}; "
         f"tried {RETRIES + 1} times, waiting up to {read:.0f} s for each answer). {_hint(url)}"
@@ -78,7 +86,7 @@ def open_catalog(profile: str | None = None) -> pystac_client.Client:
     try:  # timeout= must be given here too: Client.open resets the stac_io's timeout to its own argument
         return pystac_client.Client.open(settings.stac_url, modifier=planetary_computer.sign_inplace, stac_io=io,
                                          timeout=timeouts())
-    except (requests.exceptions.RequestException, pystac_client.exceptions.APIError, OSError) as err:
+    except _FAILURES as err:
         raise _service_error("opening the catalog", settings.stac_url, err) from None
     except (ValueError, KeyError) as err:  # an answer, but not a STAC catalog (an HTML page, a proxy's error)
         raise ServiceError(f"{settings.stac_url} answered, but not with a STAC catalog ({type(err).__name__}). Check "
@@ -167,7 +175,7 @@ def search(
     try:
         items = catalog.search(collections=[collection], bbox=bbox, datetime=datetime, query=query,
                                limit=limit).item_collection()
-    except (requests.exceptions.RequestException, pystac_client.exceptions.APIError, OSError) as err:
+    except _FAILURES as err:
         raise _service_error("searching", catalog.self_href or "?", err) from None
     if len(items) == 0:
         _check_collection(catalog, collection)
@@ -183,7 +191,7 @@ def _check_collection(catalog: pystac_client.Client, collection: str) -> None:
     """Raise UnknownCollectionError when the catalog has no collection ``collection``."""
     try:
         ids = [c.id for c in catalog.get_collections()]
-    except (requests.exceptions.RequestException, pystac_client.exceptions.APIError, OSError) as err:
+    except _FAILURES as err:
         raise _service_error("listing collections", catalog.self_href or "?", err) from None
     if collection not in ids:
         _checks.choice("collection", collection, sorted(ids), what="STAC collection", error=UnknownCollectionError)

@@ -53,10 +53,7 @@ def search_stac(catalog, h: int, v: int, start, end, collection: str = COLLECTIO
     ServiceError
         When the STAC API fails or does not answer in time.
     """
-    import pystac_client
-    import requests
-
-    from labhelpers.stac import _check_collection, _service_error
+    from labhelpers.stac import _FAILURES, _check_collection, _service_error
 
     if not callable(getattr(catalog, "search", None)):
         raise InputTypeError(f"catalog must be the Client from labhelpers.stac.open_catalog(), not {catalog!r}.")
@@ -72,7 +69,7 @@ def search_stac(catalog, h: int, v: int, start, end, collection: str = COLLECTIO
             query={"modis:horizontal-tile": {"eq": h}, "modis:vertical-tile": {"eq": v}},
         )
         items = [it for it in search.items() if first <= it.datetime.date() <= last]
-    except (requests.exceptions.RequestException, pystac_client.exceptions.APIError, OSError) as err:
+    except _FAILURES as err:
         raise _service_error("searching", catalog.self_href or "?", err) from None
     if not items:
         _check_collection(catalog, collection)
