@@ -67,6 +67,10 @@ def executable() -> Path:
     ``make setup`` installs Azurite with npm and links ``azurite-blob`` into the virtual
     environment's ``bin`` folder, so it is found even when the environment is not activated.
 
+    Returns
+    -------
+    pathlib.Path
+
     Raises
     ------
     StandinError
@@ -88,17 +92,55 @@ def executable() -> Path:
 
 
 def blob_url(port: int) -> str:
-    """The ``{account}`` URL template clients use (``labhelpers.settings``' blob_url)."""
+    """The ``{account}`` URL template clients use (``labhelpers.settings``' blob_url).
+
+    Parameters
+    ----------
+    port : int
+
+    Returns
+    -------
+    str
+        ``http://127.0.0.1:<port>/{account}``.
+    """
     return f"http://{HOST}:{port}/{{account}}"
 
 
 def containers(root: Path) -> list[tuple[str, str]]:
-    """Every ``blobs/<account>/<container>`` folder of the archive at ``root``."""
+    """Every ``blobs/<account>/<container>`` folder of the archive at ``root``.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+
+    Returns
+    -------
+    list of (str, str)
+        ``(account, container)`` pairs, sorted.
+    """
     return sorted((c.parent.name, c.name) for c in (root / "blobs").glob("*/*") if c.is_dir())
 
 
 def start(port: int, log: Path, accounts: list[str]) -> tuple[Proc, dict[str, str]]:
-    """Start Azurite on 127.0.0.1:``port`` serving ``accounts``; return it and the account keys."""
+    """Start Azurite on 127.0.0.1:``port`` serving ``accounts``.
+
+    Parameters
+    ----------
+    port : int
+    log : pathlib.Path
+    accounts : list of str
+        Storage accounts to serve besides MPC's two.
+
+    Returns
+    -------
+    (Proc, dict)
+        The server and its account keys (random per start, kept nowhere: they only authorise our uploads).
+
+    Raises
+    ------
+    StandinError
+        When Azurite or Node.js is missing.
+    """
     exe = executable()
     if shutil.which("node") is None:
         raise StandinError(f"Node.js (node), which runs Azurite, was not found. {SETUP_HINT}")
@@ -115,7 +157,17 @@ def start(port: int, log: Path, accounts: list[str]) -> tuple[Proc, dict[str, st
 
 
 def healthy(port: int, account: str = ACCOUNTS[0]) -> bool:
-    """Azurite answers a Blob REST request (any HTTP status is an answer; 400/403 included)."""
+    """Azurite answers a Blob REST request (any HTTP status is an answer; 400/403 included).
+
+    Parameters
+    ----------
+    port : int
+    account : str, default "sentinel2l2a01"
+
+    Returns
+    -------
+    bool
+    """
     try:
         r = requests.get(f"http://{HOST}:{port}/{account}?comp=list", timeout=2)
         return "x-ms-request-id" in r.headers
@@ -124,7 +176,19 @@ def healthy(port: int, account: str = ACCOUNTS[0]) -> bool:
 
 
 def wait(proc: Proc, port: int, timeout: float = 60) -> None:
-    wait_until(proc, lambda: healthy(port), "Azurite blob server", timeout, proc.log)
+    """Poll until Azurite answers.
+
+    Parameters
+    ----------
+    proc : Proc
+    port : int
+    timeout : float, default 60
+
+    Raises
+    ------
+    StandinError
+        When it exits or does not answer in time.
+    """
 
 
 def _service(port: int, account: str, key: str):
@@ -151,6 +215,16 @@ def check_anonymous_range_read(root: Path, port: int) -> None:
 
     This is how GDAL reads COGs (``/vsicurl/`` range requests, no key), so a stand-in that fails
     here would fail in every notebook; better to fail ``up`` with the reason.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+    port : int
+
+    Raises
+    ------
+    StandinError
+        When the answer is not ``206 Partial Content``.
     """
     for account, name in containers(root):
         first = next((p for p in sorted((root / "blobs" / account / name).rglob("*")) if p.is_file()), None)
@@ -164,7 +238,16 @@ def check_anonymous_range_read(root: Path, port: int) -> None:
 
 
 def content_type(path: Path) -> str:
-    return CONTENT_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    """The Content-Type a blob is served with (COGs as MPC serves them).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+
+    Returns
+    -------
+    str
+    """
 
 
 def checksums(root: Path) -> dict[str, dict]:
