@@ -12,7 +12,8 @@ The lab's own AOI misses the last two (its ring stops at ``-122.8227425`` instea
 to ``-122.8226566``, and it has no outer list). Those are unambiguous to fix, so
 :func:`as_polygon` fixes them and warns, showing the corrected GeoJSON so you can paste it back.
 Mistakes that cannot be fixed without guessing (swapped lat/lon, too few points, text instead of
-numbers, a Point instead of a Polygon) raise ``ValueError`` explaining what to change.
+numbers, a Point instead of a Polygon) raise :class:`~labhelpers.errors.InputError` (a
+``ValueError``) explaining what to change.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import math
 import warnings
 from numbers import Real
 
-from labhelpers.errors import AOIWarning
+from labhelpers.errors import AOIWarning, InputError
 
 __all__ = ["as_polygon", "bbox_of", "AOIWarning"]
 
@@ -33,23 +34,23 @@ def _is_position(p) -> bool:
 
 def _check_position(p, i: int) -> tuple[float, float]:
     if not _is_position(p):
-        raise ValueError(f"Position {i} is {p!r}; each position must be a [longitude, latitude] pair.")
+        raise InputError(f"Position {i} is {p!r}; each position must be a [longitude, latitude] pair.")
     lon, lat = p[0], p[1]
     for name, v in (("longitude", lon), ("latitude", lat)):
         if isinstance(v, bool) or not isinstance(v, Real) or not math.isfinite(v):
-            raise ValueError(
+            raise InputError(
                 f"Position {i} has {name} {v!r}: coordinates must be finite numbers "
                 "(write -122.82, not '-122.82')."
             )
     if abs(lat) > 90:
         if abs(lon) <= 90 and abs(lat) <= 180:
-            raise ValueError(
+            raise InputError(
                 f"Position {i} is {list(p)!r}: its latitude {lat} is outside [-90, 90]. It looks like "
                 "[latitude, longitude]; GeoJSON wants [longitude, latitude], so swap each pair."
             )
-        raise ValueError(f"Position {i} has latitude {lat}, outside [-90, 90].")
+        raise InputError(f"Position {i} has latitude {lat}, outside [-90, 90].")
     if abs(lon) > 180:
-        raise ValueError(f"Position {i} has longitude {lon}, outside [-180, 180].")
+        raise InputError(f"Position {i} has longitude {lon}, outside [-180, 180].")
     return float(lon), float(lat)
 
 
@@ -57,6 +58,8 @@ def _fixed(aoi) -> tuple[dict, list[str]]:
     """The AOI as a GeoJSON Polygon dict, and the list of fixes that made it one."""
     fixes = []
     coords = aoi
+    if isinstance(aoi, (str, bytes)):
+        raise InputError("The AOI is text; give the polygon itself: json.loads(text) turns GeoJSON text into one.")
     if isinstance(aoi, dict):
         if aoi.get("type") == "Feature":
             coords = aoi.get("geometry") or {}
@@ -64,13 +67,13 @@ def _fixed(aoi) -> tuple[dict, list[str]]:
             coords = aoi
         gtype = coords.get("type")
         if gtype != "Polygon":
-            raise ValueError(
+            raise InputError(
                 f"The AOI is a GeoJSON {gtype or 'object without a type'}, not a Polygon. "
                 "Give a Polygon: {'type': 'Polygon', 'coordinates': [[[lon, lat], ...]]}."
             )
         coords = coords.get("coordinates")
     if not isinstance(coords, (list, tuple)) or not coords:
-        raise ValueError(f"The AOI {aoi!r} is not a polygon: expected a list of [longitude, latitude] positions.")
+        raise InputError(f"The AOI {aoi!r} is not a polygon: expected a list of [longitude, latitude] positions.")
 
     if _is_position(coords[0]):  # a bare ring: add GeoJSON's outer list level
         rings = [list(coords)]
@@ -81,11 +84,11 @@ def _fixed(aoi) -> tuple[dict, list[str]]:
     fixed_rings = []
     for r, ring in enumerate(rings):
         if not isinstance(ring, list):
-            raise ValueError(f"Ring {r} is {ring!r}; a ring is a list of [longitude, latitude] positions.")
+            raise InputError(f"Ring {r} is {ring!r}; a ring is a list of [longitude, latitude] positions.")
         pts = [_check_position(p, i) for i, p in enumerate(ring)]
         distinct = set(pts)
         if len(distinct) < 3:
-            raise ValueError(
+            raise InputError(
                 f"Ring {r} has {len(distinct)} distinct position(s); a polygon needs at least 3 "
                 "distinct corners (plus the closing repeat of the first)."
             )
@@ -125,7 +128,7 @@ def as_polygon(aoi) -> dict:
 
     Raises
     ------
-    ValueError
+    InputError
         For what cannot be fixed without guessing: swapped lat/lon, too few corners, text
         instead of numbers, a geometry that is not a Polygon.
 
@@ -158,7 +161,7 @@ def bbox_of(polygon) -> tuple[float, float, float, float]:
 
     Raises
     ------
-    ValueError
+    InputError
         As :func:`as_polygon`.
     """
     polygon, fixes = _fixed(polygon)

@@ -15,20 +15,32 @@ its gateway were retired in June 2024, so:
 
 Either way ``cluster.adapt(minimum, maximum)`` lets Dask add workers while there is work and
 remove them when idle, and the dashboard link shows the task stream live.
+
+A configured gateway that does not answer within :data:`GATEWAY_TIMEOUT` seconds (MPC's own
+devcontainer still sets ``DASK_GATEWAY__ADDRESS`` to the retired gateway) is reported with a
+:class:`~labhelpers.errors.FallbackWarning` and replaced by a ``LocalCluster``, unless
+``require_gateway=True``. A ``LocalCluster``'s scheduler, workers and dashboard listen on
+127.0.0.1 only (other machines cannot reach them) unless you pass ``dashboard_address``.
 """
 
 from __future__ import annotations
+
+import os
+import warnings
 
 import dask
 import requests
 from distributed import Client, LocalCluster
 
-from labhelpers.errors import ServiceError
+from labhelpers import _checks
+from labhelpers._net import scrub
+from labhelpers.errors import FallbackWarning, InputError, ServiceError
 from labhelpers.settings import get_settings
 
-__all__ = ["gateway_address", "start_cluster", "shutdown"]
+__all__ = ["GATEWAY_TIMEOUT", "gateway_address", "start_cluster", "shutdown"]
 
-GATEWAY_TIMEOUT = 30  # seconds to wait for a configured gateway before giving up
+#: Seconds to wait for a configured gateway's health check before falling back (or failing).
+GATEWAY_TIMEOUT = 5
 
 
 def gateway_address(profile: str | None = None) -> str | None:
@@ -47,60 +59,103 @@ def gateway_address(profile: str | None = None) -> str | None:
     return get_settings(profile).gateway_address or dask.config.get("gateway.address", None)
 
 
-def _gateway_cluster(address: str, profile: str | None):
-    """A new ``GatewayCluster`` from the gateway at ``address`` (checked to answer first)."""
-    from dask_gateway import BasicAuth, GatewayCluster
-
-    settings = get_settings(profile)
+def _check_gateway(address: str) -> None:
+    """Raise ServiceError unless ``address`` answers ``/api/health`` within GATEWAY_TIMEOUT seconds."""
     try:
         requests.get(f"{address.rstrip('/')}/api/health", timeout=GATEWAY_TIMEOUT).raise_for_status()
     except requests.RequestException as err:
-        raise ServiceError(
-            f"The Dask Gateway at {address} did not answer within {GATEWAY_TIMEOUT} s ({type(err).__name__}). "
-            "Start it (`labhelpers offline up`), fix DASK_GATEWAY__ADDRESS, or unset it to use a LocalCluster."
-        ) from err
+        why = "it did not answer in time" if isinstance(err, requests.Timeout) else scrub(type(err).__name__ + (
+            f" {err.response.status_code}" if getattr(err, "response", None) is not None else ""))
+        raise ServiceError(f"The Dask Gateway at {address} is not usable ({why}; waited {GATEWAY_TIMEOUT} s)") from None
+
+
+def _gateway_cluster(address: str, profile: str | None):
+    """A new ``GatewayCluster`` from the gateway at ``address``."""
+    from dask_gateway import BasicAuth, GatewayCluster
+
+    settings = get_settings(profile)
     auth = settings.gateway_auth
     kwargs = {}
     if auth.get("type") == "basic":
         kwargs["auth"] = BasicAuth(auth["username"], auth["password"])
     proxy = settings.gateway_proxy_address or dask.config.get("gateway.proxy-address", None)
-    # The cluster owns its connection to the gateway and closes it on shutdown.
-    return GatewayCluster(address=address, proxy_address=proxy, **kwargs)
+    try:  # the cluster owns its connection to the gateway and closes it on shutdown
+        return GatewayCluster(address=address, proxy_address=proxy, **kwargs)
+    except Exception as err:  # noqa: BLE001 - any failure here is the gateway's
+        raise ServiceError(f"The Dask Gateway at {address} answered but could not start a cluster "
+                           f"({scrub(err).splitlines()[0][:200] if str(err) else type(err).__name__}). Check it "
+                           "(offline: `labhelpers offline status`), or unset DASK_GATEWAY__ADDRESS to use a "
+                           "LocalCluster.") from None
 
 
-def start_cluster(minimum: int = 1, maximum: int = 4, profile: str | None = None):
+def start_cluster(minimum: int = 1, maximum: int = 4, profile: str | None = None, require_gateway: bool = False,
+                  dashboard_address: str = "127.0.0.1:0"):
     """Start an adaptive cluster and print its dashboard link.
 
     Parameters
     ----------
     minimum, maximum : int
         Bounds on the number of workers ``adapt`` may run (the original lab used 4..24 on the
-        Hub; a laptop wants 1..4).
+        Hub; a laptop wants 1..4). A ``LocalCluster`` is capped at this machine's CPU count,
+        with a message saying so.
     profile : str, optional
         See :mod:`labhelpers.settings`.
+    require_gateway : bool, default False
+        When a gateway is configured but does not answer: raise instead of warning and
+        starting a ``LocalCluster``.
+    dashboard_address : str, default "127.0.0.1:0"
+        Where a ``LocalCluster``'s dashboard listens (any free port, this machine only);
+        ``":8787"`` would open it to the network.
 
     Returns
     -------
     (cluster, distributed.Client)
-        A ``GatewayCluster`` where a gateway is configured, else a ``LocalCluster``. Call
-        :func:`shutdown` when done.
+        A ``GatewayCluster`` where a gateway is configured and answers, else a ``LocalCluster``.
+        Call :func:`shutdown` when done.
 
     Raises
     ------
-    ValueError
-        When not ``0 <= minimum <= maximum``.
+    InputError
+        When not ``0 <= minimum <= maximum`` and ``maximum >= 1``.
     ServiceError
-        When a configured gateway does not answer.
+        When ``require_gateway=True`` and the gateway does not answer, or when it answers but
+        cannot start a cluster.
+
+    Warns
+    -----
+    FallbackWarning
+        When a configured gateway does not answer and a ``LocalCluster`` is used instead.
     """
-    if not 0 <= minimum <= maximum:
-        raise ValueError(f"Need 0 <= minimum <= maximum workers; got minimum={minimum}, maximum={maximum}.")
+    minimum = _checks.number("minimum", minimum, 0, integer=True)
+    maximum = _checks.number("maximum", maximum, 1, integer=True)
+    if minimum > maximum:
+        raise InputError(f"Need 0 <= minimum <= maximum workers; got minimum={minimum}, maximum={maximum}.")
+    _checks.flag("require_gateway", require_gateway)
+    _checks.text("dashboard_address", dashboard_address)
     address = gateway_address(profile)
+    kind = "LocalCluster (no Dask Gateway configured)"
+    if address:
+        try:
+            _check_gateway(address)
+        except ServiceError as err:
+            if require_gateway:
+                raise ServiceError(f"{err}. Start it (offline: `labhelpers offline up`) or fix "
+                                   "DASK_GATEWAY__ADDRESS.") from None
+            warnings.warn(f"{err}: using a LocalCluster on this machine instead. (The Planetary Computer's "
+                          "gateway was retired in June 2024; unset DASK_GATEWAY__ADDRESS to skip this check, or "
+                          "pass require_gateway=True to make this an error.)", FallbackWarning, stacklevel=2)
+            address, kind = None, f"LocalCluster (the Dask Gateway at {address} did not answer)"
     if address:
         cluster = _gateway_cluster(address, profile)
         kind = f"GatewayCluster from {address}"
     else:
-        cluster = LocalCluster(n_workers=minimum, threads_per_worker=1, dashboard_address=":0")
-        kind = "LocalCluster (no Dask Gateway configured)"
+        cores = os.cpu_count() or 1
+        if maximum > cores:
+            print(f"This machine has {cores} CPU(s): a LocalCluster of {maximum} workers would only slow it down, "
+                  f"so at most {cores} (and at least {min(minimum, cores)}).")
+            minimum, maximum = min(minimum, cores), cores
+        cluster = LocalCluster(n_workers=minimum, threads_per_worker=1, host="127.0.0.1",
+                               dashboard_address=dashboard_address)
     cluster.adapt(minimum=minimum, maximum=maximum)
     client = Client(cluster) if not address else cluster.get_client()
     print(f"{kind}: adaptive, {minimum}-{maximum} workers")
@@ -113,10 +168,14 @@ def shutdown(cluster, client) -> None:
 
     Parameters
     ----------
-    cluster : GatewayCluster or LocalCluster
-    client : distributed.Client
+    cluster : GatewayCluster or LocalCluster or None
+    client : distributed.Client or None
+        Either may be None or already closed: shutting down twice is harmless.
     """
-    client.close()
+    if client is not None:
+        client.close()
+    if cluster is None:
+        return
     if hasattr(cluster, "shutdown"):
         cluster.shutdown()
     else:

@@ -19,12 +19,23 @@ import numpy as np
 import xarray as xr
 from xrspatial.multispectral import true_color as _xrs_true_color
 
+from labhelpers import _checks
+from labhelpers.errors import InputError, InputTypeError
+
 __all__ = ["median", "monthly", "monthly_resample", "true_color"]
 
 
-def _time_in_one_chunk(da: xr.DataArray) -> xr.DataArray:
+def _time_in_one_chunk(da: xr.DataArray, dim: str = "time", dated: bool = False) -> xr.DataArray:
+    """``da`` checked to have ``dim`` (datetimes when ``dated``), that dimension in one dask chunk."""
+    if not isinstance(da, xr.DataArray):
+        raise InputTypeError(f"Expected an xarray.DataArray (e.g. from labhelpers.sentinel2.stack), not {type(da).__name__}.")
+    if dim not in da.dims:
+        raise InputError(f"The array has no {dim!r} dimension (its dims are {da.dims}): a composite reduces a stack "
+                         "over time; was it reduced already?")
+    if dated and not np.issubdtype(da[dim].dtype, np.datetime64):
+        raise InputError(f"The {dim!r} coordinate holds {da[dim].dtype}, not dates: monthly composites need datetimes.")
     # A median needs all values of a pixel at once: with dask, time must be one chunk.
-    return da.chunk({"time": -1}) if da.chunks is not None else da
+    return da.chunk({dim: -1}) if da.chunks is not None else da
 
 
 def median(da: xr.DataArray, dim: str = "time") -> xr.DataArray:
@@ -39,8 +50,14 @@ def median(da: xr.DataArray, dim: str = "time") -> xr.DataArray:
     -------
     xarray.DataArray
         Lazy when ``da`` is; ``attrs["composite"]`` says what was done.
+
+    Raises
+    ------
+    InputError
+        When ``da`` is not a DataArray with dimension ``dim``.
     """
-    out = _time_in_one_chunk(da).median(dim, skipna=True, keep_attrs=True)
+    _checks.text("dim", dim)
+    out = _time_in_one_chunk(da, dim).median(dim, skipna=True, keep_attrs=True)
     out.attrs["composite"] = f"median over {dim}"
     return out
 
@@ -57,8 +74,13 @@ def monthly(da: xr.DataArray) -> xr.DataArray:
     -------
     xarray.DataArray
         Dims ``(month, ...)``, months numbered 1 (January) to 12, those present in the data.
+
+    Raises
+    ------
+    InputError
+        When ``da`` has no ``time`` dimension of dates.
     """
-    out = _time_in_one_chunk(da).groupby("time.month").median("time", skipna=True, keep_attrs=True)
+    out = _time_in_one_chunk(da, dated=True).groupby("time.month").median("time", skipna=True, keep_attrs=True)
     out.attrs["composite"] = "median per calendar month (all years pooled)"
     return out
 
@@ -76,8 +98,13 @@ def monthly_resample(da: xr.DataArray) -> xr.DataArray:
     xarray.DataArray
         One time step per month from the first to the last, labelled by the month's first day;
         months without data are all-NaN.
+
+    Raises
+    ------
+    InputError
+        When ``da`` has no ``time`` dimension of dates.
     """
-    out = _time_in_one_chunk(da).resample(time="MS").median("time", skipna=True, keep_attrs=True)
+    out = _time_in_one_chunk(da, dated=True).resample(time="MS").median("time", skipna=True, keep_attrs=True)
     out.attrs["composite"] = "median per year-month (resample MS)"
     return out
 
@@ -104,14 +131,18 @@ def true_color(da: xr.DataArray, c: float = 10.0, th: float = 0.125) -> xr.DataA
 
     Raises
     ------
-    ValueError
+    InputError
         When a colour band is missing or ``da`` still has a time dimension.
     """
-    missing = {"red", "green", "blue"} - set(map(str, da["band"].values))
+    if not isinstance(da, xr.DataArray) or "band" not in da.coords:
+        raise InputTypeError("true_color takes a (band, y, x) DataArray with a band coordinate (a composite), not "
+                             f"{type(da).__name__}.")
+    c, th = _checks.number("c", c, 0, lo_open=True), _checks.number("th", th, 0, 1)
+    missing = {"red", "green", "blue"} - set(map(str, np.atleast_1d(da["band"].values)))
     if missing:
-        raise ValueError(f"true_color needs bands red, green and blue; missing {sorted(missing)}.")
+        raise InputError(f"true_color needs bands red, green and blue; missing {sorted(missing)}.")
     if set(da.dims) - {"band", "y", "x"}:
-        raise ValueError(f"true_color takes one 2-D composite (band, y, x); got dims {da.dims}. Reduce time first.")
+        raise InputError(f"true_color takes one 2-D composite (band, y, x); got dims {da.dims}. Reduce time first.")
     r, g, b = (da.sel(band=name) for name in ("red", "green", "blue"))
     # xrspatial's `nodata` marks pixels <= nodata transparent; reflectance can be ~0, so use -inf
     # and let NaN alone mark no data.

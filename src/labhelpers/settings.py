@@ -23,7 +23,11 @@ Environment variables override single values (they are read here and nowhere els
 ``LABHELPERS_BLOB_URL``        blob account URL template containing ``{account}``
 ``LABHELPERS_GATEWAY_ADDRESS`` a Dask Gateway address (empty string: none)
 ``LABHELPERS_OFFLINE_DIR``     the stand-in's folder (default: :func:`offline_dir`)
+``LABHELPERS_TIMEOUT``         seconds to wait for each answer of a service (default 60)
 =============================  ==================================================
+
+Every request the lab makes has a timeout (:func:`timeouts`) and is retried once on a dropped
+connection, a timeout or an HTTP 5xx; after that the error names the service and what to do.
 """
 
 from __future__ import annotations
@@ -35,13 +39,18 @@ from pathlib import Path
 
 from labhelpers.errors import ConfigError
 
-__all__ = ["PROFILES", "MPC_STAC_URL", "MPC_BLOB_URL", "Settings", "get_settings", "offline_dir", "state_file",
-           "read_state"]
+__all__ = ["PROFILES", "MPC_STAC_URL", "MPC_BLOB_URL", "CONNECT_TIMEOUT", "READ_TIMEOUT", "Settings", "get_settings",
+           "offline_dir", "state_file", "read_state", "timeouts"]
 
 PROFILES = ("planetary-computer", "offline")
 
 MPC_STAC_URL = "https://planetarycomputer.microsoft.com/api/stac/v1"
 MPC_BLOB_URL = "https://{account}.blob.core.windows.net"
+
+#: Seconds to wait for a connection, and for each answer (one read) of a service: generous for MPC's
+#: slow searches, short enough that a frozen server is an error, not a hang.
+CONNECT_TIMEOUT = 10
+READ_TIMEOUT = 60
 
 #: The stand-in's folder inside a project: ``labhelpers offline up`` creates it where it is run.
 OFFLINE_DIR_NAME = ".offline"
@@ -67,6 +76,33 @@ def offline_dir() -> Path:
         if (folder / OFFLINE_DIR_NAME).is_dir():
             return folder / OFFLINE_DIR_NAME
     return here / OFFLINE_DIR_NAME
+
+
+def timeouts() -> tuple[float, float]:
+    """``(connect, read)`` timeouts in seconds for every request to a service.
+
+    ``LABHELPERS_TIMEOUT`` sets the read timeout (and caps the connect timeout); default
+    :data:`READ_TIMEOUT`.
+
+    Returns
+    -------
+    tuple of 2 float
+
+    Raises
+    ------
+    ConfigError
+        When ``LABHELPERS_TIMEOUT`` is not a positive number of seconds.
+    """
+    text = os.environ.get("LABHELPERS_TIMEOUT")
+    if not text:
+        return float(CONNECT_TIMEOUT), float(READ_TIMEOUT)
+    try:
+        read = float(text)
+    except ValueError:
+        read = -1.0
+    if not 0 < read < 3600:
+        raise ConfigError(f"LABHELPERS_TIMEOUT={text!r} must be a number of seconds between 0 and 3600, e.g. 60.")
+    return min(float(CONNECT_TIMEOUT), read), read
 
 
 def state_file() -> Path:
@@ -95,7 +131,7 @@ def read_state() -> dict:
     """
     path = state_file()
     try:
-        return json.loads(path.read_text())
+        state = json.loads(path.read_text())
     except FileNotFoundError:
         raise ConfigError(
             "The offline Planetary Computer is not running (no state file at "
@@ -104,10 +140,13 @@ def read_state() -> dict:
             "profile='planetary-computer' when you are online."
         ) from None
     except (OSError, ValueError) as err:
-        raise ConfigError(
-            f"The offline stand-in's state file {path} is unreadable ({type(err).__name__}). "
-            "Restart it with `labhelpers offline down && labhelpers offline up`."
-        ) from None
+        state = err
+    if isinstance(state, dict) and all(isinstance(state.get(k), str) for k in ("stac_url", "blob_url")):
+        return state
+    raise ConfigError(
+        f"The offline stand-in's state file {path} is unreadable or incomplete. "
+        "Restart it with `labhelpers offline down && labhelpers offline up`."
+    )
 
 
 @dataclass(frozen=True)
@@ -159,7 +198,8 @@ def get_settings(profile: str | None = None) -> Settings:
     env = os.environ
     profile = profile or env.get("LABHELPERS_PROFILE") or "planetary-computer"
     if profile not in PROFILES:
-        raise ConfigError(f"Unknown profile {profile!r}: choose one of {', '.join(PROFILES)}.")
+        hint = f" (from LABHELPERS_PROFILE)" if profile == env.get("LABHELPERS_PROFILE") else ""
+        raise ConfigError(f"Unknown profile {profile!r}{hint}: choose one of {', '.join(map(repr, PROFILES))}.")
 
     if profile == "offline":
         state = read_state()
@@ -180,4 +220,8 @@ def get_settings(profile: str | None = None) -> Settings:
         raise ConfigError(
             f"LABHELPERS_BLOB_URL must contain '{{account}}', e.g. {MPC_BLOB_URL!r}; got {blob_url!r}."
         )
+    for name, url in (("LABHELPERS_STAC_URL", stac_url), ("LABHELPERS_BLOB_URL", blob_url),
+                      ("LABHELPERS_GATEWAY_ADDRESS", gateway or "http://x")):
+        if not url.startswith(("http://", "https://")) or len(url.split("://", 1)[1].strip("/")) == 0:
+            raise ConfigError(f"{name} must be an http:// or https:// URL, e.g. {MPC_STAC_URL!r}; got {url!r}.")
     return Settings(profile, stac_url.rstrip("/"), blob_url.rstrip("/"), gateway, proxy, auth)

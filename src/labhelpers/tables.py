@@ -15,7 +15,22 @@ lose data without a word; these helpers raise instead.
 
 from __future__ import annotations
 
+from labhelpers.errors import InputError, InputTypeError
+
 __all__ = ["rows_to_columns", "columns_to_rows"]
+
+
+def _sequences(name: str, table) -> list[tuple]:
+    """``table`` as a list of tuples; refuses text and flat lists (zip would split them into characters or fail)."""
+    if isinstance(table, (str, bytes, dict)) or not hasattr(table, "__iter__"):
+        raise InputTypeError(f"{name} must be a list of sequences, e.g. [(135, 0.06), (136, 0.07)], not {table!r}.")
+    out = []
+    for i, r in enumerate(table):
+        if isinstance(r, (str, bytes, dict)) or not hasattr(r, "__iter__"):
+            raise InputTypeError(f"{name}[{i}] is {r!r}; each of {name} must be a sequence such as a tuple or list "
+                                 f"(a flat list is one {name[:-1]}: wrap it, [{name[:-1]}]).")
+        out.append(tuple(r))
+    return out
 
 
 def rows_to_columns(rows) -> list[tuple]:
@@ -32,14 +47,14 @@ def rows_to_columns(rows) -> list[tuple]:
 
     Raises
     ------
-    ValueError
-        When rows have different lengths (zip would silently drop values).
+    InputError
+        When rows have different lengths (zip would silently drop values), or are not sequences.
     """
-    rows = [tuple(r) for r in rows]
+    rows = _sequences("rows", rows)
     lengths = {len(r) for r in rows}
     if len(lengths) > 1:
         bad = [i for i, r in enumerate(rows) if len(r) != len(rows[0])]
-        raise ValueError(
+        raise InputError(
             f"Rows have different lengths {sorted(lengths)} (first differing row: {bad[0]}); "
             "zip(*rows) would silently drop values. Fix or drop the incomplete rows first."
         )
@@ -60,13 +75,13 @@ def columns_to_rows(columns) -> list[tuple]:
 
     Raises
     ------
-    ValueError
-        When columns have different lengths.
+    InputError
+        When columns have different lengths, or are not sequences.
     """
-    columns = [tuple(c) for c in columns]
+    columns = _sequences("columns", columns)
     lengths = {len(c) for c in columns}
     if len(lengths) > 1:
-        raise ValueError(
+        raise InputError(
             f"Columns have different lengths {sorted(lengths)}; zip(*columns) would silently "
             "truncate to the shortest."
         )

@@ -277,3 +277,17 @@ def test_port_base_moves_every_default_port_and_rejects_nonsense(monkeypatch):
         monkeypatch.setenv("LABHELPERS_OFFLINE_PORT_BASE", bad)
         with pytest.raises(StandinError, match="LABHELPERS_OFFLINE_PORT_BASE"):
             services.Ports.default()
+
+
+def test_a_restart_reuses_the_ports_of_the_last_up_unless_the_port_base_changed(monkeypatch, tmp_path):
+    from labhelpers_standin import state
+
+    monkeypatch.setenv("LABHELPERS_OFFLINE_DIR", str(tmp_path))
+    monkeypatch.setenv("LABHELPERS_OFFLINE_PORT_BASE", "23050")
+    assert services.Ports.last_or_default() == services.Ports(23050, 23051, 23052, 23053, 23054)
+    state.remember(ports={"postgres": 1, "stac": 2, "blob": 3, "gateway": 4, "gateway_proxy": 5}, port_base="23050")
+    assert services.Ports.last_or_default() == services.Ports(1, 2, 3, 4, 5)  # after a fault: the same ports
+    monkeypatch.setenv("LABHELPERS_OFFLINE_PORT_BASE", "23060")  # moved on purpose: honoured
+    assert services.Ports.last_or_default() == services.Ports(23060, 23061, 23062, 23063, 23064)
+    (tmp_path / "run.json").write_text("{not json")  # a damaged record is ignored, never fatal
+    assert services.Ports.last_or_default() == services.Ports(23060, 23061, 23062, 23063, 23064)

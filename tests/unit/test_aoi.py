@@ -41,7 +41,7 @@ def test_valid_geojson_feature_and_polygon_pass_silently():
         ([[0, 0], [1, float("nan")], [1, 0]], "finite numbers"),
         ({"type": "Point", "coordinates": [0, 0]}, "not a Polygon"),
         ([[0, 0], [1, 1], [200, 0]], "longitude 200"),
-        ("POLYGON((0 0, 1 1, 1 0, 0 0))", "not a polygon"),
+        ("POLYGON((0 0, 1 1, 1 0, 0 0))", "text.*json.loads"),
         ([], "not a polygon"),
     ],
 )

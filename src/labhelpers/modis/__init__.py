@@ -42,7 +42,8 @@ from __future__ import annotations
 import xarray as xr
 
 from labhelpers.modis._product import COLLECTION, NBAR_BANDS, NBAR_FILL, NBAR_SCALE, NIR, QA_BANDS, RED
-from labhelpers.modis.blobs import blob_url, container_client, download, list_hdf
+from labhelpers.modis.blobs import DEFAULT_ACCOUNT, DEFAULT_CONTAINER, TOKEN_MARGIN, blob_url, container_client, \
+    download, list_hdf
 from labhelpers.modis.days import day_string, day_to_date
 from labhelpers.modis.grid import (
     EARTH_RADIUS, N_H, N_V, PIXEL_SIZE_500M, PIXELS_500M, SINUSOIDAL_WKT2, SN_BOUND_FILE, TILE_SIZE, X0, Y0,
@@ -55,7 +56,7 @@ __all__ = [
     "COLLECTION", "NBAR_BANDS", "QA_BANDS", "RED", "NIR", "NBAR_SCALE", "NBAR_FILL",
     "EARTH_RADIUS", "X0", "Y0", "TILE_SIZE", "N_H", "N_V", "PIXELS_500M", "PIXEL_SIZE_500M", "SINUSOIDAL_WKT2",
     "SN_BOUND_FILE", "tile_extents", "lonlat_to_sinusoidal", "sinusoidal_to_lonlat", "tile_bounds", "tile_of",
-    "clip_lonlat", "day_string", "day_to_date", "container_client", "list_hdf", "blob_url", "download",
+    "clip_lonlat", "day_string", "day_to_date", "DEFAULT_ACCOUNT", "DEFAULT_CONTAINER", "TOKEN_MARGIN", "container_client", "list_hdf", "blob_url", "download",
     "gdal_has_hdf4", "parse_struct_metadata", "open_hdf", "search_stac", "load_stac", "ndvi",
 ]
 
@@ -75,14 +76,19 @@ def ndvi(ds: xr.Dataset) -> xr.DataArray:
 
     Raises
     ------
-    ValueError
-        When band 1 or band 2 is missing from ``ds``.
+    InputError
+        When ``ds`` is not a Dataset or band 1 or band 2 is missing from it.
     """
+    from labhelpers.errors import InputError, InputTypeError
     from labhelpers.indices import normalized_difference
 
+    if not isinstance(ds, xr.Dataset):
+        hint = " For a Sentinel-2 stack use labhelpers.indices.ndvi." if isinstance(ds, xr.DataArray) else ""
+        raise InputTypeError(f"ds must be the Dataset from open_hdf or load_stac, not {type(ds).__name__}.{hint}")
     missing = [b for b in (RED, NIR) if b not in ds]
     if missing:
-        raise ValueError(f"NDVI needs {RED} (red) and {NIR} (NIR); {missing} not in the dataset.")
+        raise InputError(f"NDVI needs {RED} (red) and {NIR} (NIR); {missing} not in the dataset: open it with "
+                         "variables=[RED, NIR].")
     out = normalized_difference(ds[NIR], ds[RED])
     out.name = "ndvi"
     out.attrs = {"long_name": "NDVI", "units": "1", "formula": f"({NIR} - {RED}) / ({NIR} + {RED})"}

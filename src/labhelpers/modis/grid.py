@@ -13,6 +13,7 @@ import math
 import os
 import urllib.error
 import urllib.request
+import warnings
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -21,8 +22,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from labhelpers import _checks
 from labhelpers._net import reason as _reason
 from labhelpers._net import redact as _safe
+from labhelpers.errors import InputError, InputTypeError, MissingFileError, SuspiciousInputWarning
 
 __all__ = [
     "EARTH_RADIUS", "X0", "Y0", "TILE_SIZE", "N_H", "N_V", "PIXELS_500M", "PIXEL_SIZE_500M", "SINUSOIDAL_WKT2",
@@ -86,10 +89,10 @@ def tile_extents(path_or_url: str | os.PathLike | None = None) -> pd.DataFrame:
 
     Raises
     ------
-    ValueError
-        When the text is not NASA's 10-degree table.
-    ConnectionError
-        When a URL cannot be read.
+    InputError
+        When the text is not NASA's 10-degree table (MissingFileError: no such file).
+    DownloadError
+        When a URL cannot be read (a ``ConnectionError``).
     """
     text = _read_text(path_or_url)
     rows = []
@@ -100,11 +103,11 @@ def tile_extents(path_or_url: str | os.PathLike | None = None) -> pd.DataFrame:
         try:
             rows.append([float(f) for f in fields])
         except ValueError:
-            raise ValueError(
-                f"{_safe(path_or_url)} is not NASA's sn_bound_10deg.txt: unexpected line {line!r}"
+            raise InputError(
+                f"{_safe(path_or_url)} is not NASA's sn_bound_10deg.txt: unexpected line {line[:80]!r}"
             ) from None
     if len(rows) != N_H * N_V or any(len(r) != 6 for r in rows):
-        raise ValueError(
+        raise InputError(
             f"{_safe(path_or_url)} has {len(rows)} tile rows; sn_bound_10deg.txt has {N_H * N_V} "
             "(36 x 18 tiles, six columns each). Is it the 10-degree sinusoidal file?"
         )
@@ -119,12 +122,19 @@ def _read_text(path_or_url) -> str:
         return resources.files("labhelpers").joinpath("data", SN_BOUND_FILE).read_text()
     s = str(path_or_url)
     if s.startswith(("http://", "https://")):
+        from labhelpers.modis.blobs import _fetch
+
         try:
-            with urllib.request.urlopen(s, timeout=30) as resp:
-                return resp.read().decode()
-        except (urllib.error.URLError, OSError) as err:
-            raise ConnectionError(f"Could not read {_safe(s)}: {_reason(err)}") from None
-    return Path(s).read_text()
+            return _fetch(s).decode()
+        except UnicodeDecodeError:
+            raise InputError(f"{_safe(s)} is not a text file: is it sn_bound_10deg.txt?") from None
+    try:
+        return Path(s).read_text()
+    except FileNotFoundError:
+        raise MissingFileError(f"No file {s}: give the path or URL of sn_bound_10deg.txt, or nothing for the copy "
+                               "shipped with labhelpers.") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{s} is not a text file: is it sn_bound_10deg.txt?") from None
 
 
 @functools.lru_cache(maxsize=1)
@@ -148,8 +158,19 @@ def lonlat_to_sinusoidal(lat, lon):
     (x, y) : float or numpy.ndarray
         Metres.
     """
+    _check_lonlat(lat, lon)
     phi, lam = np.radians(lat), np.radians(lon)
     return EARTH_RADIUS * lam * np.cos(phi), EARTH_RADIUS * phi
+
+
+def _check_lonlat(lat, lon) -> None:
+    try:
+        la, lo = np.asarray(lat, dtype="float64"), np.asarray(lon, dtype="float64")
+    except (TypeError, ValueError):
+        raise InputTypeError(f"lat and lon must be numbers in degrees, not {lat!r} and {lon!r}.") from None
+    if not (np.all(np.abs(la) <= 90) and np.all(np.abs(lo) <= 180)):
+        hint = " (did you swap them? the order is lat, lon)" if np.all(np.abs(la) <= 180) and np.all(np.abs(lo) <= 90) else ""
+        raise InputError(f"lat={lat}, lon={lon} is not on Earth: lat must be in [-90, 90] and lon in [-180, 180]{hint}.")
 
 
 def sinusoidal_to_lonlat(x, y):
@@ -185,18 +206,21 @@ def tile_bounds(h: int, v: int) -> tuple[float, float, float, float]:
 
     Raises
     ------
-    ValueError
-        For a tile off the grid.
+    InputError
+        For a tile off the grid or not whole numbers.
     """
-    _check_tile(h, v)
+    h, v = _check_tile(h, v)
     xmin = X0 + h * TILE_SIZE
     ymax = Y0 - v * TILE_SIZE
     return xmin, ymax - TILE_SIZE, xmin + TILE_SIZE, ymax
 
 
-def _check_tile(h, v):
-    if not (0 <= int(h) < N_H and 0 <= int(v) < N_V):
-        raise ValueError(f"Tile h{h}v{v} is not on the grid: h is 0-35 and v is 0-17.")
+def _check_tile(h, v) -> tuple[int, int]:
+    h = _checks.number("h", h, integer=True)
+    v = _checks.number("v", v, integer=True)
+    if not (0 <= h < N_H and 0 <= v < N_V):
+        raise InputError(f"Tile h{h}v{v} is not on the grid: h is 0-35 and v is 0-17 (tile_of(lat, lon) finds it).")
+    return h, v
 
 
 def _edge_candidates(f: float, i: int, n: int) -> list[int]:
@@ -226,8 +250,9 @@ def tile_of(lat: float, lon: float, extents: pd.DataFrame | None = None) -> tupl
     pixel), except on the grid's own borders and where that tile is fill. ``extents``: a table from
     :func:`tile_extents` (default: the shipped copy).
 
-    Raises ValueError for latitudes outside [-90, 90], longitudes outside [-180, 180], and
-    points whose tile is a fill tile.
+    Raises InputError for latitudes outside [-90, 90], longitudes outside [-180, 180], and
+    points whose tile is a fill tile; warns when the point is within 10 degrees of a pole and
+    swapping lat and lon would make sense (``tile_of(-87.62, 41.88)`` is Chicago swapped).
 
     Parameters
     ----------
@@ -242,13 +267,19 @@ def tile_of(lat: float, lon: float, extents: pd.DataFrame | None = None) -> tupl
 
     Raises
     ------
-    ValueError
+    InputError
         For a point off the Earth (a swapped lat/lon says so) or in a fill tile.
+
+    Warns
+    -----
+    SuspiciousInputWarning
+        Near a pole, when (lon, lat) order looks likely.
     """
-    lat, lon = float(lat), float(lon)
-    if not (-90 <= lat <= 90) or not (-180 <= lon <= 180):
-        hint = " (did you swap them? the order is lat, lon)" if abs(lat) <= 180 and abs(lon) <= 90 else ""
-        raise ValueError(f"lat={lat}, lon={lon} is not on Earth: lat must be in [-90, 90] and lon in [-180, 180]{hint}.")
+    lat, lon = _checks.number("lat", lat), _checks.number("lon", lon)
+    _check_lonlat(lat, lon)
+    if abs(lat) > 80 and abs(lon) <= 80:
+        warnings.warn(f"lat={lat}, lon={lon} is within {90 - abs(lat):.1f} degrees of a pole. If you meant lat={lon}, "
+                      f"lon={lat}: the order is tile_of(lat, lon).", SuspiciousInputWarning, stacklevel=2)
     x, y = lonlat_to_sinusoidal(lat, lon)
     fh, fv = (x - X0) / TILE_SIZE, (Y0 - y) / TILE_SIZE
     # clamp: the grid's own edges (lon = 180, lat = +-90) round to just outside it
@@ -264,10 +295,10 @@ def tile_of(lat: float, lon: float, extents: pd.DataFrame | None = None) -> tupl
         for tv in near_v:
             row = table[(table["ih"] == th) & (table["iv"] == tv)]
             if row.empty:
-                raise ValueError(f"Tile h{th:02d}v{tv:02d} is missing from the tile table; is it sn_bound_10deg.txt?")
+                raise InputError(f"Tile h{th:02d}v{tv:02d} is missing from the tile table; is it sn_bound_10deg.txt?")
             if not bool(row["fill"].iloc[0]):
                 return th, tv
-    raise ValueError(
+    raise InputError(
         f"lat={lat}, lon={lon} projects to x={x:.1f} m, y={y:.1f} m, in tile h{h:02d}v{v:02d}, which "
         "sn_bound_10deg.txt marks as a fill tile (off the projected globe): MODIS has no data there."
     )
@@ -294,18 +325,29 @@ def clip_lonlat(ds, bbox: Sequence[float]):
 
     Raises
     ------
-    ValueError
-        When ``bbox`` is not (lon_min, lat_min, lon_max, lat_max) with min < max.
+    InputError
+        When ``bbox`` is not (lon_min, lat_min, lon_max, lat_max) in degrees with min < max, or
+        no pixel centre of ``ds`` lies inside it (a box off this tile, or smaller than a pixel).
     """
-    lon_min, lat_min, lon_max, lat_max = bbox
-    if not (lon_min < lon_max and lat_min < lat_max):
-        raise ValueError(f"bbox must be (lon_min, lat_min, lon_max, lat_max) with min < max; got {tuple(bbox)}.")
+    lon_min, lat_min, lon_max, lat_max = _checks.bbox(bbox)
+    if not all(d in ds.dims for d in ("x", "y")):
+        raise InputTypeError(f"ds must be on the sinusoidal grid (dims x and y), e.g. from open_hdf; it has {ds.dims}.")
     corners = [lonlat_to_sinusoidal(la, lo) for la in (lat_min, lat_max) for lo in (lon_min, lon_max)]
     xs, ys = [c[0] for c in corners], [c[1] for c in corners]
     ydesc = ds["y"].values[0] > ds["y"].values[-1]
     sub = ds.sel(x=slice(min(xs), max(xs)), y=slice(max(ys), min(ys)) if ydesc else slice(min(ys), max(ys)))
     lon, lat = sinusoidal_to_lonlat(*np.meshgrid(sub["x"].values, sub["y"].values))
     inside = (lon >= lon_min) & (lon <= lon_max) & (lat >= lat_min) & (lat <= lat_max)
+    if not inside.any():
+        x0, x1 = float(ds["x"].min()), float(ds["x"].max())
+        y0, y1 = float(ds["y"].min()), float(ds["y"].max())
+        lo, la = sinusoidal_to_lonlat([x0, x1, x0, x1], [y0, y0, y1, y1])
+        span = (np.nanmin(lo), la.min(), np.nanmax(lo), la.max())
+        swapped = span[0] <= lat_max and lat_min <= span[2] and span[1] <= lon_max and lon_min <= span[3]
+        fix = "It looks like (lat_min, lon_min, lat_max, lon_max): give longitude first." if swapped else \
+            "Give (lon_min, lat_min, lon_max, lat_max) inside it, and larger than a 463 m pixel."
+        raise InputError(f"No pixel centre of this data lies in bbox {tuple(bbox)} (the data spans about lon "
+                         f"{span[0]:.2f}..{span[2]:.2f}, lat {span[1]:.2f}..{span[3]:.2f}). {fix}")
     return sub.where(xr.DataArray(inside, dims=("y", "x"), coords={"y": sub["y"], "x": sub["x"]}))
 
 

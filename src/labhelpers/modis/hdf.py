@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from labhelpers import _checks
+from labhelpers.errors import InputError, MissingFileError
 from labhelpers.modis.grid import SINUSOIDAL_WKT2
 
 __all__ = ["gdal_has_hdf4", "parse_struct_metadata", "open_hdf"]
@@ -32,7 +34,7 @@ def gdal_has_hdf4() -> bool:
 def _odl_value(text: str, key: str) -> str:
     m = re.search(rf"^\s*{key}=(.*)$", text, flags=re.MULTILINE)
     if not m:
-        raise ValueError(f"StructMetadata has no {key}")
+        raise InputError(f"StructMetadata has no {key}: is this an HDF-EOS file?")
     return m.group(1).strip().strip('"')
 
 
@@ -56,9 +58,10 @@ def parse_struct_metadata(text: str) -> dict[str, dict]:
 
     Raises
     ------
-    ValueError
+    InputError
         When a grid lacks a required key.
     """
+    _checks.text("text", text)
     grids = {}
     for block in re.findall(r"GROUP=GRID_\d+(.*?)END_GROUP=GRID_\d+", text, flags=re.DOTALL):
         name = _odl_value(block, "GridName")
@@ -81,20 +84,20 @@ def _select(fields: Sequence[str], variables) -> list[str]:
     chosen = [f for f in fields if any(fnmatch.fnmatchcase(f, p) for p in patterns)]
     unknown = [p for p in patterns if not any(fnmatch.fnmatchcase(f, p) for f in fields)]
     if unknown:
-        raise ValueError(f"No field matches {unknown}; the grid has {list(fields)}.")
+        raise InputError(f"No field matches {unknown}; the grid has {list(fields)}.")
     return chosen
 
 
 def _choose_grid(grids: dict, grid: str | None, path) -> str:
     if grid is None:
         if len(grids) != 1:
-            raise ValueError(
+            raise InputError(
                 f"{Path(path).name} has {len(grids)} grids {list(grids)} (different pixel sizes cannot "
                 "share x/y coordinates): pass grid=<one of them>."
             )
         return next(iter(grids))
     if grid not in grids:
-        raise ValueError(f"{Path(path).name} has no grid {grid!r}; it has {list(grids)}.")
+        raise InputError(f"{Path(path).name} has no grid {grid!r}; it has {list(grids)}.")
     return grid
 
 
@@ -167,7 +170,7 @@ def _read_gdal(path, grid, variables):
             g, field = sub.rsplit(":", 2)[-2:]
             grids.setdefault(g, []).append(field)
     if not grids:
-        raise ValueError(f"GDAL sees no HDF-EOS grid in {Path(path).name}; is it an HDF4-EOS MODIS file?")
+        raise InputError(f"GDAL sees no HDF-EOS grid in {Path(path).name}; is it an HDF4-EOS MODIS file?")
     name = _choose_grid(grids, grid, path)
     out, transform, shape = {}, None, None
     for field in _select(grids[name], variables):
@@ -227,22 +230,40 @@ def open_hdf(
 
     Raises
     ------
-    FileNotFoundError
-        When ``path`` does not exist.
-    ValueError
-        For an unknown engine, grid or field, or a GDAL without HDF4 when ``engine="gdal"``.
+    MissingFileError
+        When ``path`` does not exist (a ``FileNotFoundError``).
+    InputError
+        For an unknown engine, grid or field, a file that is not HDF4-EOS (a failed or partial
+        download: delete it and download again), or a GDAL without HDF4 when ``engine="gdal"``.
     """
+    from pyhdf.error import HDF4Error
+    from rasterio.errors import RasterioError
+
+    if not isinstance(path, (str, os.PathLike)):
+        raise _checks.InputTypeError(f"path must be the path of a downloaded .hdf file, not {type(path).__name__}.")
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError(f"No such HDF file: {path} (download it first: labhelpers.modis.download).")
+    _checks.choice("engine", engine, ["auto", "gdal", "pyhdf"])
+    _checks.flag("mask_and_scale", mask_and_scale)
+    try:
+        return _open(path, engine, variables, grid, mask_and_scale)
+    except InputError:
+        raise
+    except (HDF4Error, RasterioError, OSError, KeyError, ValueError) as err:  # the file is the problem
+        raise InputError(f"{path.name} cannot be read as HDF4-EOS ({type(err).__name__}: {str(err)[:120]}). If it was "
+                         "downloaded, delete it and download it again.") from None
+
+
+def _open(path: Path, engine: str, variables, grid, mask_and_scale: bool) -> xr.Dataset:
     import pyproj
     import rioxarray  # noqa: F401  (registers the .rio accessor)
 
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"No such HDF file: {path}")
     if engine == "auto":
         engine = "gdal" if gdal_has_hdf4() else "pyhdf"
     if engine == "gdal":
         if not gdal_has_hdf4():
-            raise ValueError(
+            raise InputError(
                 "engine='gdal' needs a GDAL with the HDF4 driver, and rasterio's has none (PyPI wheels "
                 "are built without it). Use engine='pyhdf' (or 'auto'), or install rasterio from conda-forge."
             )
@@ -250,7 +271,7 @@ def open_hdf(
     elif engine == "pyhdf":
         grid_name, ul, lr, shape, fields = _read_pyhdf(path, grid, variables)
     else:
-        raise ValueError(f"engine must be 'auto', 'gdal' or 'pyhdf', not {engine!r}.")
+        raise InputError(f"engine must be 'auto', 'gdal' or 'pyhdf', not {engine!r}.")
 
     ny, nx = shape
     dx = (lr[0] - ul[0]) / nx

@@ -6,11 +6,16 @@ import datetime as dt
 from collections.abc import Sequence
 
 import numpy as np
+import pystac
 import xarray as xr
 
-from labhelpers.modis._product import COLLECTION, NBAR_FILL, NBAR_SCALE, NIR, RED
+from labhelpers import _checks
+from labhelpers._net import RETRIES, scrub
+from labhelpers.errors import InputError, InputTypeError, ServiceError
+from labhelpers.modis._product import COLLECTION, NBAR_BANDS, NBAR_FILL, NBAR_SCALE, NIR, QA_BANDS, RED
 from labhelpers.modis.days import day_to_date
 from labhelpers.modis.grid import _check_tile
+from labhelpers.settings import timeouts
 
 __all__ = ["search_stac", "load_stac"]
 
@@ -37,23 +42,37 @@ def search_stac(catalog, h: int, v: int, start, end, collection: str = COLLECTIO
     Returns
     -------
     list of pystac.Item
-        Sorted by date.
+        Sorted by date; empty when the tile has no data in that period.
 
     Raises
     ------
-    ValueError
-        For a tile off the grid or ``start`` after ``end``.
+    InputError
+        For a tile off the grid, a day that is not ``YYYYDDD`` or ISO, or ``start`` after ``end``.
+    UnknownCollectionError
+        When the catalog has no such collection (different from a period without data).
+    ServiceError
+        When the STAC API fails or does not answer in time.
     """
-    _check_tile(h, v)
+    from labhelpers.stac import _FAILURES, _check_collection, _service_error
+
+    if not callable(getattr(catalog, "search", None)):
+        raise InputTypeError(f"catalog must be the Client from labhelpers.stac.open_catalog(), not {catalog!r}.")
+    h, v = _check_tile(h, v)
     first, last = day_to_date(start), day_to_date(end)
     if first > last:
-        raise ValueError(f"start {first} is after end {last}.")
-    search = catalog.search(
-        collections=[collection],
-        datetime=f"{first - dt.timedelta(days=8)}/{last + dt.timedelta(days=8)}",
-        query={"modis:horizontal-tile": {"eq": int(h)}, "modis:vertical-tile": {"eq": int(v)}},
-    )
-    items = [it for it in search.items() if first <= it.datetime.date() <= last]
+        raise InputError(f"start {first} is after end {last}.")
+    _checks.text("collection", collection)
+    try:
+        search = catalog.search(
+            collections=[collection],
+            datetime=f"{first - dt.timedelta(days=8)}/{last + dt.timedelta(days=8)}",
+            query={"modis:horizontal-tile": {"eq": h}, "modis:vertical-tile": {"eq": v}},
+        )
+        items = [it for it in search.items() if first <= it.datetime.date() <= last]
+    except _FAILURES as err:
+        raise _service_error("searching", catalog.self_href or "?", err) from None
+    if not items:
+        _check_collection(catalog, collection)
     return sorted(items, key=lambda it: it.datetime)
 
 
@@ -86,17 +105,38 @@ def load_stac(items, bands: Sequence[str] = (RED, NIR), bbox: Sequence[float] | 
 
     Raises
     ------
-    ValueError
-        When ``items`` is empty.
+    InputError
+        When ``items`` is empty, a band unknown or ``bbox`` not (lon_min, lat_min, lon_max, lat_max).
+    ServiceError
+        When reading fails (an eager load: ``chunks=None``); reads are bounded by the lab's timeouts.
     """
     import odc.stac
+    import rasterio
 
+    if isinstance(items, (pystac.Item, str, dict)) or not hasattr(items, "__iter__"):
+        raise InputTypeError("items must be the list search_stac() returns (for one item write [item]).")
     items = list(items)
     if not items:
-        raise ValueError("No items to load: search_stac() found nothing for that tile and period.")
+        raise InputError("No items to load: search_stac() found nothing for that tile and period.")
+    if not all(isinstance(it, pystac.Item) for it in items):
+        raise InputTypeError("items must be pystac Items, as search_stac() returns them.")
+    bands = [bands] if isinstance(bands, str) else list(bands)
+    for band in bands:
+        _checks.choice("bands", band, [*NBAR_BANDS, *QA_BANDS], what="MCD43A4 band")
+    if bbox is not None:
+        bbox = _checks.bbox(bbox)
+        _checks.overlap([it.bbox for it in items], bbox, "items")
+    if chunks is not None and not isinstance(chunks, dict):
+        raise InputTypeError(f"chunks must be None (load now) or a dict such as {{}} (lazy), not {chunks!r}.")
     cfg = {"*": {"assets": {b: {"nodata": NBAR_FILL, "data_type": "int16"} for b in bands}}}
-    raw = odc.stac.load(items, bands=list(bands), bbox=None if bbox is None else tuple(bbox), chunks=chunks,
-                        stac_cfg=cfg)
+    connect, read = timeouts()
+    try:
+        with rasterio.Env(GDAL_HTTP_CONNECTTIMEOUT=int(connect), GDAL_HTTP_TIMEOUT=int(read),
+                          GDAL_HTTP_MAX_RETRY=RETRIES, GDAL_HTTP_RETRY_DELAY=1):
+            raw = odc.stac.load(items, bands=bands, bbox=bbox, chunks=chunks, stac_cfg=cfg)
+    except (rasterio.errors.RasterioError, OSError, RuntimeError) as err:
+        raise ServiceError(f"Reading the MCD43A4 COGs from blob storage failed ({scrub(err).splitlines()[0][:240]}). "
+                           "Check the blob server (offline: `labhelpers offline status`) and load again.") from None
     out = xr.Dataset(attrs=raw.attrs, coords=raw.coords)
     for band in bands:
         scale = _asset_scale(items[0], band)

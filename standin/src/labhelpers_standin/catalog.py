@@ -26,7 +26,20 @@ API_LINKS = {"self", "root", "parent", "collection", "items"}
 
 
 def fingerprint(root: Path, blob_url: str) -> str:
-    """Identify what a load would produce: STAC file names, sizes and mtimes, and the blob URL."""
+    """Identify what a load would produce: STAC file names, sizes and mtimes, and the blob URL.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The archive folder.
+    blob_url : str
+        The ``{account}`` URL template of this run's blob server.
+
+    Returns
+    -------
+    str
+        A SHA-256 hex digest.
+    """
     h = hashlib.sha256(blob_url.encode())
     for p in sorted((root / "stac").rglob("*.json*")):
         st = p.stat()
@@ -35,7 +48,20 @@ def fingerprint(root: Path, blob_url: str) -> str:
 
 
 def localize(obj: dict, blob_url: str) -> dict:
-    """A collection or item with local asset hrefs and without the links the API generates."""
+    """A collection or item with local asset hrefs and without the links the API generates.
+
+    Parameters
+    ----------
+    obj : dict
+        A STAC collection or item as the archive stores it (MPC hrefs).
+    blob_url : str
+        The ``{account}`` URL template of this run's blob server.
+
+    Returns
+    -------
+    dict
+        A new dict; ``obj`` is not changed.
+    """
     obj = dict(obj)
     obj["links"] = [
         {**link, "href": localize_href(link["href"], blob_url)}
@@ -64,7 +90,18 @@ def _items(root: Path, blob_url: str) -> Iterator[dict]:
 
 
 def migrate(dsn: str) -> str:
-    """Install or upgrade the pgstac schema to pypgstac's version (a no-op when already there)."""
+    """Install or upgrade the pgstac schema to pypgstac's version (a no-op when already there).
+
+    Parameters
+    ----------
+    dsn : str
+        The database's connection string (it holds the password: never print it).
+
+    Returns
+    -------
+    str
+        The pgstac version now installed.
+    """
     from pypgstac.db import PgstacDB
     from pypgstac.migrate import Migrate
 
@@ -75,10 +112,23 @@ def migrate(dsn: str) -> str:
 def load(dsn: str, root: Path, blob_url: str) -> bool:
     """Make pgstac hold exactly the archive at ``root`` with hrefs on ``blob_url``.
 
-    Returns False when the recorded fingerprint already matched (nothing loaded). Otherwise
-    every collection is deleted with its items (a rebuilt archive may have fewer), then the
-    archive's collections and items are upserted with pypgstac's loader (COPY into
-    partitions, partition statistics refreshed: fast for thousands of items).
+    Every collection is deleted with its items (a rebuilt archive may have fewer), then the archive's
+    collections and items are upserted with pypgstac's loader (COPY into partitions, partition
+    statistics refreshed: fast for thousands of items).
+
+    Parameters
+    ----------
+    dsn : str
+        The database's connection string.
+    root : pathlib.Path
+        The archive folder.
+    blob_url : str
+        The ``{account}`` URL template of this run's blob server.
+
+    Returns
+    -------
+    bool
+        False when the recorded fingerprint already matched (nothing loaded).
     """
     import psycopg
     from pypgstac.db import PgstacDB

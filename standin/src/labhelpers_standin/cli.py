@@ -4,12 +4,13 @@
 
     labhelpers offline up [--size ci|full] [--stac-port P] [--blob-port P] [--pg-port P]
                           [--gateway-port P] [--gateway-proxy-port P] [--no-gateway] [--archive DIR]
-    labhelpers offline status
+    labhelpers offline status [--verify]
     labhelpers offline down
     labhelpers offline build [--size ci|full] [--force]
 
 Exit status 0 on success (also ``up`` when already running, ``down`` when nothing runs),
-1 with a message saying what to do otherwise. Secrets are never printed.
+1 with a message saying what to do otherwise (``status``: anything unhealthy, a server of ours the
+state file does not list, or a blob store that differs from the archive). Secrets are never printed.
 """
 
 from __future__ import annotations
@@ -43,7 +44,12 @@ def _service_rows(services: dict, with_health: bool) -> list[list[str]]:
 def _up(args) -> int:
     from labhelpers_standin import services
 
-    ports = services.Ports(args.pg_port, args.stac_port, args.blob_port, args.gateway_port, args.gateway_proxy_port)
+    given = {"postgres": args.pg_port, "stac": args.stac_port, "blob": args.blob_port, "gateway": args.gateway_port,
+             "gateway_proxy": args.gateway_proxy_port}
+    ports = None
+    if any(v is not None for v in given.values()):
+        base = services.Ports.last_or_default()
+        ports = services.Ports(**{k: getattr(base, k) if v is None else v for k, v in given.items()})
     state = services.up(args.size, ports, with_gateway=not args.no_gateway, archive=args.archive,
                         say=lambda m: print(m, file=sys.stderr))
     if state.get("already_running"):
@@ -70,18 +76,29 @@ def _down(args) -> int:
 def _status(args) -> int:
     from labhelpers_standin import services
 
-    state = services.read_state()
-    if state is None:
+    report = services.status(verify=args.verify)
+    state, orphans = report["state"], report["orphans"]
+    if report["problem"]:
+        print(f"The state file is unusable: {report['problem']}")
+    if state is None and not orphans:
         print("The offline Planetary Computer is not running. Start it with `labhelpers offline up`.")
         return 1
-    checked = services.check(state)
-    print(f"archive: {state['archive']}  (started {state['started_at']})")
-    print(_table(_service_rows(checked, with_health=True)))
-    ok = all(s["healthy"] for s in checked.values())
-    if not ok:
-        print("\nSome services are unhealthy: see their logs in", services.logs_dir(),
-              "and restart with `labhelpers offline down && labhelpers offline up`.")
-    return 0 if ok else 1
+    if state is not None:
+        print(f"archive: {state['archive']}  (started {state.get('started_at', '?')})")
+        print(_table(_service_rows(report["services"], with_health=True)))
+        if not all(s["healthy"] for s in report["services"].values()):
+            print("\nSome services are unhealthy: see their logs in", services.logs_dir(),
+                  "and restart with `labhelpers offline up` (it stops what is left first).")
+    if orphans:
+        print(f"\n{len(orphans)} server process(es) of this folder's stand-in are not in the state file: "
+              + ", ".join(f"{p.name} (pid {p.pid})" for p in orphans) + ". Stop them with `labhelpers offline down`.")
+    blobs = report["blobs"]
+    if blobs:
+        print(f"\nThe blob store differs from the archive ({len(blobs)} blob(s)):\n  " + "\n  ".join(blobs[:10])
+              + ("\n  ..." if len(blobs) > 10 else "") + "\nRepair it with `labhelpers offline up`.")
+    elif blobs is not None:
+        print(f"\nblob store: matches the archive ({'SHA-256 of every blob' if args.verify else 'ETags and sizes'}).")
+    return 0 if report["ok"] else 1
 
 
 def _build(args) -> int:
@@ -105,26 +122,35 @@ def _guarded(func):
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    """Add the ``up``, ``down``, ``status`` and ``build`` sub-commands to ``labhelpers offline``."""
+    """Add the ``up``, ``down``, ``status`` and ``build`` sub-commands to ``labhelpers offline``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The ``labhelpers offline`` parser.
+    """
     from labhelpers_standin.services import Ports
 
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    d = Ports.default()
+    d = Ports.last_or_default()
+    last = "the last `up` here, else "
 
     up = sub.add_parser("up", help="build what is missing, start every service, wait until healthy")
     up.add_argument("--size", choices=SIZES, default="ci", help="archive size (default: ci)")
-    up.add_argument("--pg-port", type=int, default=d.postgres, help=f"PostgreSQL port (default {d.postgres})")
-    up.add_argument("--stac-port", type=int, default=d.stac, help=f"STAC API port (default {d.stac})")
-    up.add_argument("--blob-port", type=int, default=d.blob, help=f"Azurite blob port (default {d.blob})")
-    up.add_argument("--gateway-port", type=int, default=d.gateway, help=f"Dask Gateway port (default {d.gateway})")
-    up.add_argument("--gateway-proxy-port", type=int, default=d.gateway_proxy,
-                    help=f"Dask Gateway scheduler proxy port (default {d.gateway_proxy})")
+    up.add_argument("--pg-port", type=int, help=f"PostgreSQL port (default: {last}{d.postgres})")
+    up.add_argument("--stac-port", type=int, help=f"STAC API port (default: {last}{d.stac})")
+    up.add_argument("--blob-port", type=int, help=f"Azurite blob port (default: {last}{d.blob})")
+    up.add_argument("--gateway-port", type=int, help=f"Dask Gateway port (default: {last}{d.gateway})")
+    up.add_argument("--gateway-proxy-port", type=int,
+                    help=f"Dask Gateway scheduler proxy port (default: {last}{d.gateway_proxy})")
     up.add_argument("--no-gateway", action="store_true", help="do not start the Dask Gateway (notebooks use a LocalCluster)")
     up.add_argument("--archive", help="serve this ready archive folder instead of building archive/<size>")
     up.set_defaults(func=_guarded(_up))
 
     sub.add_parser("down", help="stop the services listed in the state file").set_defaults(func=_guarded(_down))
-    sub.add_parser("status", help="show each service, its URL, pid and health").set_defaults(func=_guarded(_status))
+    st = sub.add_parser("status", help="show each service, its URL, pid and health, and check the blob store")
+    st.add_argument("--verify", action="store_true", help="compare every blob's SHA-256 with the archive (slower)")
+    st.set_defaults(func=_guarded(_status))
 
     build = sub.add_parser("build", help="build the offline archive (only what is missing)")
     build.add_argument("--size", choices=SIZES, default="ci", help="archive size (default: ci)")

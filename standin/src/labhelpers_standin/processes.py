@@ -30,7 +30,8 @@ import psutil
 
 from labhelpers_standin.errors import StandinError
 
-__all__ = ["HOST", "Proc", "log_tail", "port_owner", "check_port_free", "as_user", "spawn", "wait_until", "stop"]
+__all__ = ["HOST", "Proc", "log_tail", "port_owner", "check_port_free", "as_user", "spawn", "wait_until", "stop",
+           "scan"]
 
 HOST = "127.0.0.1"
 
@@ -45,11 +46,19 @@ class Proc:
     log: str
 
     def to_dict(self) -> dict:
+        """The fields as a JSON-ready dict."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> Proc:
-        return cls(d["name"], int(d["pid"]), float(d["create_time"]), d["log"])
+        """A Proc from :meth:`to_dict`'s dict (extra keys such as ``port`` are ignored).
+
+        Raises
+        ------
+        KeyError, TypeError, ValueError
+            When ``d`` lacks a field or holds the wrong type.
+        """
+        return cls(d["name"], int(d["pid"]), float(d["create_time"]), d.get("log", ""))
 
     def process(self) -> psutil.Process | None:
         """The live process, or None when it has exited or the pid now belongs to another one."""
@@ -62,11 +71,51 @@ class Proc:
             return None
 
     def alive(self) -> bool:
+        """Whether the process still runs and is the one we started (same start time)."""
         return self.process() is not None
 
 
+def scan(match: Callable[[list[str], str], str | None]) -> list[Proc]:
+    """Live processes that ``match(cmdline, cwd)`` names (returns a server name for), as :class:`Proc`.
+
+    How the stand-in finds its own servers when its records are gone: by their command lines
+    and working directories in its own folder, never by a program name alone. This process and
+    its ancestors are never returned.
+
+    Parameters
+    ----------
+    match : callable
+        ``(cmdline: list of str, cwd: str) -> str or None``.
+
+    Returns
+    -------
+    list of Proc
+    """
+    me = {os.getpid(), *(p.pid for p in psutil.Process().parents())}
+    found = []
+    for p in psutil.process_iter(["pid", "cmdline", "cwd", "create_time", "status"]):
+        info = p.info
+        if info["pid"] in me or info["status"] == psutil.STATUS_ZOMBIE or info["create_time"] is None:
+            continue
+        name = match(info["cmdline"] or [], info["cwd"] or "")
+        if name:
+            found.append(Proc(name, info["pid"], info["create_time"], ""))
+    return found
+
+
 def log_tail(path: str | Path, lines: int = 25) -> str:
-    """The last ``lines`` lines of a log file, indented, for error messages."""
+    """The last ``lines`` lines of a log file, indented, for error messages.
+
+    Parameters
+    ----------
+    path : str or path
+    lines : int, default 25
+
+    Returns
+    -------
+    str
+        ``"    (no log)"`` when the file cannot be read.
+    """
     try:
         text = Path(path).read_text(errors="replace").rstrip().splitlines()[-lines:]
     except OSError:
@@ -75,7 +124,17 @@ def log_tail(path: str | Path, lines: int = 25) -> str:
 
 
 def port_owner(port: int) -> str:
-    """Describe which process listens on ``port`` (best effort: other users' sockets may be hidden)."""
+    """Describe which process listens on ``port`` (best effort: other users' sockets may be hidden).
+
+    Parameters
+    ----------
+    port : int
+
+    Returns
+    -------
+    str
+        ``"pid N (command)"`` or ``"another process"``.
+    """
     try:
         for c in psutil.net_connections(kind="tcp"):
             if c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN and c.pid:
@@ -91,6 +150,19 @@ def check_port_free(port: int, what: str, option: str) -> None:
 
     SO_REUSEADDR makes the test ignore connections lingering in TIME_WAIT (a server stopped a
     moment ago), which would not stop a real server from binding either.
+
+    Parameters
+    ----------
+    port : int
+    what : str
+        The service, for the message (``"STAC API"``).
+    option : str
+        The command-line option that moves it (``"--stac-port"``).
+
+    Raises
+    ------
+    StandinError
+        When the port is taken; the message names its owner and the option.
     """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -107,6 +179,14 @@ def as_user(user: str | None) -> dict:
     """``subprocess`` keyword arguments that run a child as ``user`` (uid, gid and no extra groups).
 
     Setting only ``user=`` would keep root's group ids; None means "as ourselves".
+
+    Parameters
+    ----------
+    user : str or None
+
+    Returns
+    -------
+    dict
     """
     if user is None:
         return {}
@@ -124,7 +204,26 @@ def spawn(
     env: dict | None = None,
     cwd: Path | None = None,
 ) -> Proc:
-    """Start ``cmd`` detached in its own session, stdout+stderr to ``log`` (truncated first)."""
+    """Start ``cmd`` detached in its own session, stdout+stderr to ``log`` (truncated first).
+
+    Parameters
+    ----------
+    name : str
+        The server's name in the records (``"stac"``).
+    cmd : list of str
+    log : pathlib.Path
+    env : dict, optional
+    cwd : pathlib.Path, optional
+
+    Returns
+    -------
+    Proc
+
+    Raises
+    ------
+    StandinError
+        When the program is not found.
+    """
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "wb") as out:
         try:
@@ -153,6 +252,22 @@ def wait_until(
     """Poll ``check()`` until it is true; fail early if ``proc`` dies, or after ``timeout`` seconds.
 
     Exceptions from ``check`` count as "not yet" (a server not listening yet refuses connections).
+
+    Parameters
+    ----------
+    proc : Proc or None
+    check : callable
+        ``() -> bool``.
+    what : str
+    timeout : float
+        Seconds.
+    log : str or path
+    interval : float, default 0.1
+
+    Raises
+    ------
+    StandinError
+        When ``proc`` exits or ``timeout`` passes; the message has the log's last lines.
     """
     deadline = time.monotonic() + timeout
     while True:
@@ -174,17 +289,28 @@ def wait_until(
 def stop(proc: Proc, grace: float = 10.0) -> bool:
     """Stop ``proc`` and its process group: SIGTERM, then SIGKILL after ``grace`` seconds.
 
-    Returns False when the process was already gone (or the pid is no longer ours).
+    A stopped (SIGSTOP) process is sent SIGCONT after SIGTERM, so that it can act on it.
+
+    Parameters
+    ----------
+    proc : Proc
+    grace : float, default 10.0
+
+    Returns
+    -------
+    bool
+        False when the process was already gone (or the pid is no longer ours).
     """
     p = proc.process()
     if p is None:
         return False
     # Its group, plus descendants that started sessions of their own (the gateway's proxy, its
     # schedulers and workers): the server stops those itself on SIGTERM, and we wait for that.
-    group = {*_group_members(proc.pid), *p.children(recursive=True)}
-    _signal_group(proc.pid, signal.SIGTERM)
+    group = {*_group_members(proc.pid), *p.children(recursive=True), p}
+    _signal_group(proc.pid, signal.SIGTERM, p)
+    _signal_group(proc.pid, signal.SIGCONT, p)  # a frozen server cannot act on SIGTERM until it runs again
     if not _wait_gone(group, grace):
-        _signal_group(proc.pid, signal.SIGKILL)
+        _signal_group(proc.pid, signal.SIGKILL, p)
         for q in group:
             try:
                 q.kill()
@@ -222,8 +348,12 @@ def _group_members(pgid: int) -> list[psutil.Process]:
     return members
 
 
-def _signal_group(pgid: int, sig: int) -> None:
+def _signal_group(pgid: int, sig: int, leader: psutil.Process | None = None) -> None:
+    """Signal the process group ``pgid``; when ``leader`` does not lead a group of its own, only it."""
     try:
-        os.killpg(pgid, sig)
-    except ProcessLookupError:
+        if leader is not None and os.getpgid(leader.pid) != pgid:
+            leader.send_signal(sig)
+        else:
+            os.killpg(pgid, sig)
+    except (ProcessLookupError, psutil.Error):
         pass

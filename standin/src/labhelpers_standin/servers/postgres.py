@@ -61,6 +61,10 @@ def home() -> Path:
     when we are root, and that account cannot enter a checkout under, say, ``/root``; then its
     files go to ``/var/tmp/labhelpers-postgres-<key>`` (``/var/tmp`` is open to every account and
     survives reboots), keyed by the offline folder so two checkouts never share a database.
+
+    Returns
+    -------
+    pathlib.Path
     """
     folder = offline_dir()
     user = run_as()
@@ -73,11 +77,26 @@ def home() -> Path:
 
 
 def pgdata() -> Path:
-    return home() / "pgdata"
+    """The data directory, ``home() / "pgdata"``.
+
+    Returns
+    -------
+    pathlib.Path
+    """
 
 
 def bindir() -> Path:
-    """The newest PostgreSQL server bin folder (Debian: /usr/lib/postgresql/<major>/bin), or PATH."""
+    """The newest PostgreSQL server bin folder (Debian: /usr/lib/postgresql/<major>/bin), or PATH.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    StandinError
+        When no ``initdb`` is found; the message says how to install it.
+    """
     candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
     if candidates:
         return candidates[-1].parent
@@ -88,7 +107,17 @@ def bindir() -> Path:
 
 
 def check_postgis(bin_: Path) -> None:
-    """Fail early, with the fix, when PostGIS is not installed for this PostgreSQL (pgstac needs it)."""
+    """Fail early, with the fix, when PostGIS is not installed for this PostgreSQL (pgstac needs it).
+
+    Parameters
+    ----------
+    bin_ : pathlib.Path
+        From :func:`bindir`.
+
+    Raises
+    ------
+    StandinError
+    """
     sharedir = subprocess.run([bin_ / "pg_config", "--sharedir"], capture_output=True, text=True).stdout.strip()
     candidates = [Path(sharedir)] if sharedir else []
     candidates.append(Path("/usr/share/postgresql") / bin_.parent.name)
@@ -97,7 +126,17 @@ def check_postgis(bin_: Path) -> None:
 
 
 def run_as() -> str | None:
-    """The account server commands run as: ``postgres`` when we are root, else ourselves (None)."""
+    """The account server commands run as: ``postgres`` when we are root, else ourselves (None).
+
+    Returns
+    -------
+    str or None
+
+    Raises
+    ------
+    StandinError
+        When we are root and there is no ``postgres`` account.
+    """
     if os.geteuid() != 0:
         return None
     try:
@@ -140,16 +179,44 @@ def _secret_file() -> Path:
 
 
 def password() -> str:
-    return _secret_file().read_text().strip()
+    """The superuser's password, generated at ``initdb`` (never print it).
+
+    Returns
+    -------
+    str
+    """
 
 
 def dsn(port: int, database: str = DATABASE) -> str:
-    """The connection string (with the password: keep it out of logs and messages)."""
+    """The connection string (with the password: keep it out of logs and messages).
+
+    Parameters
+    ----------
+    port : int
+    database : str, default "pgstac"
+
+    Returns
+    -------
+    str
+    """
     return f"postgresql://{SUPERUSER}:{quote(password())}@{HOST}:{port}/{database}"
 
 
 def initdb(bin_: Path, user: str | None) -> None:
-    """Create the cluster in ``pgdata()`` once: superuser ``labhelpers`` with a generated password."""
+    """Create the cluster in ``pgdata()`` once: superuser ``labhelpers`` with a generated password.
+
+    Parameters
+    ----------
+    bin_ : pathlib.Path
+        From :func:`bindir`.
+    user : str or None
+        From :func:`run_as`.
+
+    Raises
+    ------
+    StandinError
+        When ``initdb`` fails (nothing half-made is left).
+    """
     data = pgdata()
     if (data / "PG_VERSION").exists():
         return
@@ -182,7 +249,12 @@ def initdb(bin_: Path, user: str | None) -> None:
 
 
 def postmaster_pid() -> int | None:
-    """The pid recorded in ``postmaster.pid`` when that process is alive."""
+    """The pid recorded in ``postmaster.pid`` when that process is alive.
+
+    Returns
+    -------
+    int or None
+    """
     try:
         pid = int((pgdata() / "postmaster.pid").read_text().split("\n", 1)[0])
     except (OSError, ValueError):
@@ -191,7 +263,26 @@ def postmaster_pid() -> int | None:
 
 
 def start(port: int, log: Path) -> Proc:
-    """initdb if needed, then start the server on 127.0.0.1:``port`` and wait until it accepts connections."""
+    """initdb if needed, then start the server on 127.0.0.1:``port`` and wait until it accepts connections.
+
+    A server still running on our data directory (the leftover of an ``up`` whose state was lost)
+    is stopped first.
+
+    Parameters
+    ----------
+    port : int
+    log : pathlib.Path
+
+    Returns
+    -------
+    Proc
+        The postmaster.
+
+    Raises
+    ------
+    StandinError
+        When it does not start; the message has the log's last lines.
+    """
     bin_ = bindir()
     check_postgis(bin_)
     user = run_as()
@@ -240,10 +331,16 @@ def _can_query(port: int, database: str = DATABASE) -> bool:
 
 
 def healthy(port: int) -> bool:
-    try:
-        return _can_query(port)
-    except Exception:
-        return False
+    """The server answers ``SELECT 1`` on the pgstac database within 2 s.
+
+    Parameters
+    ----------
+    port : int
+
+    Returns
+    -------
+    bool
+    """
 
 
 def _ensure_database(port: int) -> None:

@@ -27,11 +27,33 @@ __all__ = ["url", "start", "healthy", "wait"]
 
 
 def url(port: int) -> str:
-    return f"http://{HOST}:{port}"
+    """The STAC API's root URL.
+
+    Parameters
+    ----------
+    port : int
+
+    Returns
+    -------
+    str
+    """
 
 
 def start(port: int, pg_port: int, log: Path) -> Proc:
-    """Start uvicorn with stac-fastapi-pgstac's app factory, connected to our pgstac database."""
+    """Start uvicorn with stac-fastapi-pgstac's app factory, connected to our pgstac database.
+
+    Parameters
+    ----------
+    port : int
+    pg_port : int
+        PostgreSQL's port.
+    log : pathlib.Path
+        The server's log (it runs in this log's folder, where no stray ``.env`` can change it).
+
+    Returns
+    -------
+    Proc
+    """
     env = {
         **os.environ,
         "PGUSER": postgres.SUPERUSER,
@@ -52,7 +74,17 @@ def start(port: int, pg_port: int, log: Path) -> Proc:
 
 
 def healthy(port: int, collections: list[str] | None = None) -> bool:
-    """The landing page answers and ``/collections`` lists every expected collection."""
+    """The landing page answers and ``/collections`` lists every expected collection.
+
+    Parameters
+    ----------
+    port : int
+    collections : list of str, optional
+
+    Returns
+    -------
+    bool
+    """
     try:
         if requests.get(url(port) + "/", timeout=3).status_code != 200:
             return False
@@ -64,4 +96,17 @@ def healthy(port: int, collections: list[str] | None = None) -> bool:
 
 
 def wait(proc: Proc, port: int, collections: list[str], timeout: float = 90) -> None:
-    wait_until(proc, lambda: healthy(port, collections), "STAC API (stac-fastapi-pgstac)", timeout, proc.log)
+    """Poll until the API answers with every collection loaded.
+
+    Parameters
+    ----------
+    proc : Proc
+    port : int
+    collections : list of str
+    timeout : float, default 90
+
+    Raises
+    ------
+    StandinError
+        When it exits or is not healthy in time.
+    """
