@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from labhelpers_standin import catalog
+from labhelpers_standin import catalog, daskconfig
 from labhelpers_standin.servers import azurite, gateway, postgres, stacapi
 from labhelpers_standin.archive.build import built_version
 from labhelpers_standin.errors import StandinError
@@ -205,6 +205,8 @@ def _up(size: str, ports: Ports, with_gateway: bool, archive: Path | None, say) 
         "services": services,
     }
     _state.save(state)
+    if with_gateway:  # a bare GatewayCluster() in this Python environment finds the gateway
+        daskconfig.configure(state["gateway"], _state.offline_dir(), say)
     # Reported, not stored: how this `up` went.
     return {**state, "timings": {"build": round(t_build, 2), "total": round(time.monotonic() - t0, 2)},
             "catalog_loaded": loaded, "blobs_uploaded": uploaded}
@@ -240,6 +242,7 @@ def down(say=print) -> list[str]:
 def _down() -> list[str]:
     stopped = _stop_all(_procs(read_state()))
     _state.remove()
+    daskconfig.remove_gateway_config(_state.offline_dir())  # only the file this stand-in's up wrote
     return stopped
 
 
