@@ -4,7 +4,7 @@ Helm validates a release's values (the chart's defaults merged with ours) agains
 values schema; this does the same with the schemas of the chart versions daskhub pins, copied
 into ``tests/data/charts`` (see its SOURCES.md). The free-form parts the schemas cannot check
 (``hub.config`` traitlets, the gateway's ``extraConfig`` Python) are checked against the
-installed JupyterHub and dask-gateway-server in ``tests/services/test_hub.py``.
+installed JupyterHub and dask-gateway-server in ``tests/services/test_hub_server.py``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The classroom hub's parts that need no server: class list, credentials, folders, configuration, CLI.
 
-Nothing here imports JupyterHub or dask-gateway-server (``tests/services/test_hub.py`` tests the
+Nothing here imports JupyterHub or dask-gateway-server (``tests/services/test_hub_server.py`` tests the
 classes those load, and runs a real hub).
 """
 
