@@ -1,8 +1,9 @@
 # Thin wrappers; every target installs what it needs first (scripts/setup.sh is idempotent).
 VENV := .venv/bin
 SIZE ?= ci
+CLASS ?= docs/class-list.example.txt
 
-.PHONY: setup lab test jupyter offline-up offline-down offline-status build-data exercises bench clean
+.PHONY: setup lab test jupyter offline-up offline-down offline-status hub-up hub-down build-data exercises bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -27,6 +28,16 @@ offline-down:
 
 offline-status:
 	$(VENV)/labhelpers offline status
+
+## The classroom hub on the offline stand-in for the class list CLASS (docs/hub.md): prints the URL
+## students open and the path of the credentials file to hand out.
+hub-up: setup offline-up
+	$(VENV)/labhelpers hub up --profile offline --class-list $(CLASS)
+
+## Stop the hub (students' homes and credentials stay), then the stand-in.
+hub-down:
+	$(VENV)/labhelpers hub down
+	$(VENV)/labhelpers offline down
 
 build-data: setup
 	$(VENV)/labhelpers offline build --size $(SIZE)

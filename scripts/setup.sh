@@ -15,6 +15,7 @@ runtime=${LABHELPERS_RUNTIME_DIR:-/var/lib/labhelpers/runtime-$(pwd -P | sha256s
 runtime_want=$(cat "$0" scripts/runtime-requirements.txt constraints.txt pyproject.toml \
   $(find src/labhelpers -type f -name '*.py' -o -type f -path '*/data/*' | sort) | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x .venv/bin/labhelpers ] && [ -x .venv/bin/azurite-blob ] \
+   && [ -x .venv/bin/configurable-http-proxy ] && id labhub >/dev/null 2>&1 \
    && [ "$(cat "$runtime/.labhelpers-stamp" 2>/dev/null)" = "$runtime_want" ]; then
   exit 0
 fi
@@ -24,7 +25,8 @@ say() { printf '\n==> %s\n' "$*"; }
 # --- Debian packages: PostgreSQL with PostGIS (pgstac needs both) ---------------------------
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 have_postgis() { ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; }
-if [ -z "$(pg_bin)" ] || ! have_postgis || ! command -v gdalinfo >/dev/null || ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+if [ -z "$(pg_bin)" ] || ! have_postgis || ! command -v gdalinfo >/dev/null || ! command -v node >/dev/null || ! command -v npm >/dev/null \
+   || ! command -v chromium >/dev/null; then
   say "Installing PostgreSQL, PostGIS and Node.js from Debian packages"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   if ! command -v apt-get >/dev/null; then
@@ -39,7 +41,8 @@ if [ -z "$(pg_bin)" ] || ! have_postgis || ! command -v gdalinfo >/dev/null || !
   pkgs="$pkgs postgresql-${pgver:-15}-postgis-3"
   command -v node >/dev/null || pkgs="$pkgs nodejs"
   command -v npm >/dev/null || pkgs="$pkgs npm"
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $pkgs
+  command -v chromium >/dev/null || pkgs="$pkgs chromium"  # the browser tests: Playwright drives Debian's chromium
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends $pkgs
 fi
 
 # --- Python packages -------------------------------------------------------------------------
@@ -49,7 +52,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 say "Installing Python packages (pinned; constraints.txt): labhelpers, labhelpers-standin, labhelpers-course"
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -c constraints.txt -e ".[lab,test]" -e ./standin -e ./course
+.venv/bin/python -m pip install -q -c constraints.txt -e ".[lab,test]" -e "./standin[hub]" -e ./course
 .venv/bin/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (labhelpers)" >/dev/null
 
 # --- npm packages: Azurite ---------------------------------------------------------------------
@@ -61,6 +64,18 @@ if [ "$(cat node_modules/.labhelpers-stamp 2>/dev/null)" != "$npm_want" ]; then
 fi
 # The stand-in looks for azurite-blob on PATH and beside the venv's python: link it there.
 ln -sf "$PWD/node_modules/.bin/azurite-blob" .venv/bin/azurite-blob
+# The classroom hub looks for configurable-http-proxy the same way.
+ln -sf "$PWD/node_modules/.bin/configurable-http-proxy" .venv/bin/configurable-http-proxy
+
+# --- The classroom hub's students' account ------------------------------------------------------
+# `labhelpers hub up` as root runs every student's server, kernel and Dask worker as this one
+# unprivileged account (docs/hub.md), never as root.
+if ! id labhub >/dev/null 2>&1; then
+  say "Creating the unprivileged account labhub (the classroom hub's students' code runs as it)"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin labhub \
+    || id labhub >/dev/null 2>&1  # another set-up made it meanwhile
+fi
 
 # --- The student runtime -----------------------------------------------------------------------
 # Unprivileged accounts run the classroom hub's student servers and the sandboxed grading kernels.

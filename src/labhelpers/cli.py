@@ -3,6 +3,7 @@
 ::
 
     labhelpers offline up|down|status|build   the local Planetary Computer stand-in  (labhelpers-standin)
+    labhelpers hub up|down|status             the classroom JupyterHub with Dask Gateway (labhelpers-standin[hub])
     labhelpers run                            execute the lab notebooks with papermill (labhelpers-course)
     labhelpers exercises                      generate exercises/ from solutions/      (labhelpers-course)
     labhelpers grade SUBMISSIONS_DIR          grade student submissions offline        (labhelpers-course)
@@ -24,6 +25,8 @@ __all__ = ["COMMANDS", "main"]
 COMMANDS = {
     "offline": ("labhelpers_standin.cli", "labhelpers-standin",
                 "start, stop or build the offline Planetary Computer stand-in"),
+    "hub": ("labhelpers_standin.hub.cli", "labhelpers-standin",
+            "start, stop or inspect the classroom JupyterHub with Dask Gateway"),
     "run": ("labhelpers_course.run", "labhelpers-course", "execute the lab notebooks with papermill (.ipynb + HTML)"),
     "exercises": ("labhelpers_course.exercises", "labhelpers-course", "generate student exercises/ from solutions/"),
     "grade": ("labhelpers_course.grade", "labhelpers-course", "grade a folder of student submissions offline"),

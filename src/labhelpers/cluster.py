@@ -7,9 +7,13 @@ A *cluster* is a scheduler plus its workers; the *client* is your notebook's con
 On the Planetary Computer Hub, a Dask Gateway started clusters on cloud machines. The Hub and
 its gateway were retired in June 2024, so:
 
-* where a gateway is configured (``DASK_GATEWAY__ADDRESS``, dask's ``gateway.address`` config,
-  or the offline stand-in's real dask-gateway-server), :func:`start_cluster` asks it for a
-  ``GatewayCluster``;
+* where a gateway is configured, :func:`start_cluster` asks it for a ``GatewayCluster``. Dask's
+  own configuration comes first, exactly as on the Planetary Computer Hub: when
+  ``gateway.address`` is set (a hub's ``DASK_GATEWAY__*`` variables, or the
+  ``<environment>/etc/dask/gateway.yaml`` that ``labhelpers offline up`` writes) the cluster is
+  a bare ``GatewayCluster()``, which takes its address, proxy and login from there. Otherwise
+  the profile's gateway is used (the offline stand-in's, from its state file).
+  ``LABHELPERS_GATEWAY_ADDRESS`` overrides both (empty: no gateway);
 * otherwise it starts a ``LocalCluster``: the same scheduler and workers, as processes on your
   machine.
 
@@ -44,7 +48,7 @@ GATEWAY_TIMEOUT = 5
 
 
 def gateway_address(profile: str | None = None) -> str | None:
-    """The configured Dask Gateway address: the profile's, else dask's ``gateway.address``.
+    """The Dask Gateway to use: ``LABHELPERS_GATEWAY_ADDRESS``, else dask's ``gateway.address``, else the profile's.
 
     Parameters
     ----------
@@ -56,7 +60,10 @@ def gateway_address(profile: str | None = None) -> str | None:
     str or None
         None when no gateway is configured.
     """
-    return get_settings(profile).gateway_address or dask.config.get("gateway.address", None)
+    settings = get_settings(profile)
+    if settings.gateway_override:
+        return settings.gateway_address
+    return dask.config.get("gateway.address", None) or settings.gateway_address
 
 
 def _check_gateway(address: str) -> None:
@@ -74,15 +81,23 @@ def _gateway_cluster(address: str, profile: str | None):
     from dask_gateway import BasicAuth, GatewayCluster
 
     settings = get_settings(profile)
+    if not settings.gateway_override and address == dask.config.get("gateway.address", None):
+        # Configured in dask, as on a hub: address, proxy and login all come from there.
+        return _new_cluster(GatewayCluster, address)
     auth = settings.gateway_auth
     kwargs = {}
     if auth.get("type") == "basic":
         kwargs["auth"] = BasicAuth(auth["username"], auth["password"])
     proxy = settings.gateway_proxy_address or dask.config.get("gateway.proxy-address", None)
+    return _new_cluster(GatewayCluster, address, address=address, proxy_address=proxy, **kwargs)
+
+
+def _new_cluster(make, where: str, **kwargs):
+    """``make(**kwargs)``, a gateway's failure to start a cluster reported as a ServiceError."""
     try:  # the cluster owns its connection to the gateway and closes it on shutdown
-        return GatewayCluster(address=address, proxy_address=proxy, **kwargs)
+        return make(**kwargs)
     except Exception as err:  # noqa: BLE001 - any failure here is the gateway's
-        raise ServiceError(f"The Dask Gateway at {address} answered but could not start a cluster "
+        raise ServiceError(f"The Dask Gateway at {where} answered but could not start a cluster "
                            f"({scrub(err).splitlines()[0][:200] if str(err) else type(err).__name__}). Check it "
                            "(offline: `labhelpers offline status`), or unset DASK_GATEWAY__ADDRESS to use a "
                            "LocalCluster.") from None

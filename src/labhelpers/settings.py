@@ -13,7 +13,11 @@ A *profile* names one of those worlds:
     Hub and its gateway were retired in June 2024, so otherwise a ``LocalCluster`` is used.
 ``offline``
     the local stand-in. Its URLs are read from the state file ``labhelpers offline up``
-    writes, so ports can change without touching a notebook.
+    writes, so ports can change without touching a notebook. When ``LABHELPERS_STAC_URL`` and
+    ``LABHELPERS_BLOB_URL`` are both set the state file is not read at all: a classroom hub's
+    students and sandboxed grading kernels run as other accounts, which cannot read it (mode
+    0600), and get the stand-in's URLs in their environment instead. Their Dask Gateway then
+    comes from ``LABHELPERS_GATEWAY_ADDRESS`` or dask's own ``gateway.address`` configuration.
 
 Environment variables override single values (they are read here and nowhere else):
 
@@ -159,6 +163,9 @@ class Settings:
     gateway_address: str | None = None
     gateway_proxy_address: str | None = None
     gateway_auth: dict = field(default_factory=dict, repr=False)  # holds a password: never printed
+    #: True when ``LABHELPERS_GATEWAY_ADDRESS`` chose the gateway (an empty value: none); it then
+    #: wins over dask's ``gateway.address`` configuration (see :mod:`labhelpers.cluster`).
+    gateway_override: bool = False
 
     def blob_account_url(self, account: str) -> str:
         """The URL of one storage account.
@@ -193,7 +200,7 @@ def get_settings(profile: str | None = None) -> Settings:
     ------
     ConfigError
         For an unknown profile, a malformed ``LABHELPERS_BLOB_URL``, or the offline profile
-        while the stand-in is not running.
+        while the stand-in is not running (and its URLs are not both in the environment).
     """
     env = os.environ
     profile = profile or env.get("LABHELPERS_PROFILE") or "planetary-computer"
@@ -201,7 +208,9 @@ def get_settings(profile: str | None = None) -> Settings:
         hint = f" (from LABHELPERS_PROFILE)" if profile == env.get("LABHELPERS_PROFILE") else ""
         raise ConfigError(f"Unknown profile {profile!r}{hint}: choose one of {', '.join(map(repr, PROFILES))}.")
 
-    if profile == "offline":
+    if profile == "offline" and "LABHELPERS_STAC_URL" in env and "LABHELPERS_BLOB_URL" in env:
+        stac_url, blob_url, gateway, proxy, auth = "", "", None, None, {}  # both given: no state file needed
+    elif profile == "offline":
         state = read_state()
         stac_url = state["stac_url"]
         blob_url = state["blob_url"]
@@ -214,7 +223,8 @@ def get_settings(profile: str | None = None) -> Settings:
 
     stac_url = env.get("LABHELPERS_STAC_URL", stac_url)
     blob_url = env.get("LABHELPERS_BLOB_URL", blob_url)
-    if "LABHELPERS_GATEWAY_ADDRESS" in env:
+    override = "LABHELPERS_GATEWAY_ADDRESS" in env
+    if override:
         gateway = env["LABHELPERS_GATEWAY_ADDRESS"] or None
     if "{account}" not in blob_url:
         raise ConfigError(
@@ -224,4 +234,4 @@ def get_settings(profile: str | None = None) -> Settings:
                       ("LABHELPERS_GATEWAY_ADDRESS", gateway or "http://x")):
         if not url.startswith(("http://", "https://")) or len(url.split("://", 1)[1].strip("/")) == 0:
             raise ConfigError(f"{name} must be an http:// or https:// URL, e.g. {MPC_STAC_URL!r}; got {url!r}.")
-    return Settings(profile, stac_url.rstrip("/"), blob_url.rstrip("/"), gateway, proxy, auth)
+    return Settings(profile, stac_url.rstrip("/"), blob_url.rstrip("/"), gateway, proxy, auth, override)

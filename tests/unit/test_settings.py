@@ -51,3 +51,26 @@ def test_localize_href_maps_mpc_blobs_to_the_local_server_only():
     other = "https://planetarycomputer.microsoft.com/api/data/v1/item/preview.png"
     assert layout.localize_href(other, "http://127.0.0.1:10000/{account}") == other
     assert layout.blob_path(layout.Path("/a"), href) == layout.Path("/a/blobs/sentinel2l2a01/sentinel2-l2/10/U/EE/2019/x_B04_10m.tif")
+
+
+def test_offline_profile_with_both_urls_in_the_environment_never_reads_the_state_file(monkeypatch, tmp_path):
+    # A hub student or a sandboxed kernel cannot read the stand-in's 0600 state file: it gets the
+    # URLs in its environment, and its gateway from LABHELPERS_GATEWAY_ADDRESS or dask's config.
+    monkeypatch.setenv("LABHELPERS_OFFLINE_DIR", str(tmp_path))  # no state file there
+    monkeypatch.setenv("LABHELPERS_STAC_URL", "http://127.0.0.1:25001/")
+    monkeypatch.setenv("LABHELPERS_BLOB_URL", "http://127.0.0.1:25002/{account}")
+    monkeypatch.delenv("LABHELPERS_GATEWAY_ADDRESS", raising=False)
+
+    def unreadable():
+        raise AssertionError("the state file was read")
+
+    monkeypatch.setattr(settings, "read_state", unreadable)
+    s = settings.get_settings("offline")
+    assert s.stac_url == "http://127.0.0.1:25001" and s.blob_url == "http://127.0.0.1:25002/{account}"
+    assert s.gateway_address is None and s.gateway_auth == {} and s.gateway_override is False
+    monkeypatch.setenv("LABHELPERS_GATEWAY_ADDRESS", "")
+    assert settings.get_settings("offline").gateway_override is True
+    # Only one of the two given: the state file is still needed, and its absence is explained.
+    monkeypatch.delenv("LABHELPERS_BLOB_URL")
+    with pytest.raises(AssertionError, match="the state file was read"):
+        settings.get_settings("offline")

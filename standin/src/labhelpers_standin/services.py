@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from labhelpers_standin import catalog
+from labhelpers_standin import catalog, daskconfig
 from labhelpers_standin import state as _state
 from labhelpers_standin.archive.build import built_version
 from labhelpers_standin.errors import StandinError, StateError
@@ -374,6 +374,8 @@ def _up(size: str, ports: Ports | None, with_gateway: bool, archive: Path | None
         "services": services,
     }
     _state.save(state)
+    if with_gateway:  # a bare GatewayCluster() in this Python environment finds the gateway
+        daskconfig.configure(state["gateway"], _state.offline_dir(), say)
     # Reported, not stored: how this `up` went.
     return {**state, "timings": {"build": round(t_build, 2), "total": round(time.monotonic() - t0, 2)},
             "catalog_loaded": loaded, "blobs_uploaded": uploaded}
@@ -433,6 +435,7 @@ def _down() -> list[str]:
     stopped = _stop_all(ours(state))
     _state.remove()
     _state.forget()
+    daskconfig.remove_gateway_config(_state.offline_dir())  # only the file this stand-in's up wrote
     return stopped
 
 
