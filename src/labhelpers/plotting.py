@@ -17,6 +17,7 @@ reads it (``{"mystnb": {"image": {"alt": "..."}}}``).
 from __future__ import annotations
 
 import calendar
+import datetime
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -317,6 +318,14 @@ def time_series(x, ys: dict, title: str, xlabel: str, ylabel: str, marker: str =
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     if np.issubdtype(np.asarray(x).dtype, np.integer):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    elif np.issubdtype(np.asarray(x).dtype, np.datetime64):
+    elif _are_dates(x):
         fig.autofmt_xdate()
     return fig
+
+
+def _are_dates(x) -> bool:
+    """Whether ``x`` holds dates: datetime64, or Python/pandas date objects (e.g. a list of Timestamps)."""
+    values = np.asarray(x)
+    if np.issubdtype(values.dtype, np.datetime64):
+        return True
+    return values.dtype == object and values.size > 0 and isinstance(values.flat[0], (datetime.date, np.datetime64))

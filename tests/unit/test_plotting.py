@@ -120,3 +120,11 @@ def test_time_series_styles_keep_coinciding_lines_visible():
 def test_time_series_refuses_a_style_for_a_line_it_does_not_draw():
     with pytest.raises(ValueError, match="not in ys"):
         plotting.time_series([1], {"a": [1]}, "t", "x", "y", styles={"b": {}})
+
+
+def test_time_series_tilts_date_labels_for_a_list_of_timestamps_too():
+    import pandas as pd
+
+    dates = [pd.Timestamp("2019-05-15") + pd.Timedelta(days=i) for i in range(20)]
+    fig = plotting.time_series(dates, {"a": range(20)}, "t", "date", "value")
+    assert {label.get_rotation() for label in fig.axes[0].get_xticklabels()} == {30.0}
