@@ -82,10 +82,33 @@ def _unexpected_errors(nb) -> list[int]:
 
 
 def execute(path: Path, out: Path, parameters: dict, timeout: int, inject: bool = True) -> float:
-    """Run one notebook with papermill into ``out``; returns seconds.
+    """Run one notebook with papermill into ``out``.
 
-    Raises on the first failing cell, except a cell tagged ``raises-exception``: its error is part of the
-    lesson, so it is kept in the output and the run goes on (as nbclient and nbval treat the tag).
+    A cell tagged ``raises-exception`` may fail: its error is part of the lesson, so it is kept in the
+    output and the run goes on (as nbclient and nbval treat the tag). Any other failing cell stops the run.
+
+    Parameters
+    ----------
+    path : path
+        The notebook.
+    out : path
+        Where the executed copy goes.
+    parameters : dict
+        Papermill parameters.
+    timeout : int
+        Seconds one cell may take.
+    inject : bool, default True
+        Inject ``parameters`` (False: run the notebook exactly as committed).
+
+    Returns
+    -------
+    float
+        Seconds taken.
+
+    Raises
+    ------
+    papermill.PapermillExecutionError
+        At the first failing cell that is not tagged ``raises-exception``.
     """
     import nbformat
     import papermill
@@ -112,6 +135,17 @@ def execute(path: Path, out: Path, parameters: dict, timeout: int, inject: bool 
 
 
 def to_html(ipynb: Path) -> Path:
+    """An HTML copy of an executed notebook, next to it.
+
+    Parameters
+    ----------
+    ipynb : path
+
+    Returns
+    -------
+    pathlib.Path
+        The ``.html`` file.
+    """
     from nbconvert import HTMLExporter
 
     body, _ = HTMLExporter().from_filename(str(ipynb))
@@ -122,7 +156,13 @@ def to_html(ipynb: Path) -> Path:
 
 def clean_metadata(path: Path) -> None:
     """Drop what papermill and nbclient record per run (timestamps, durations, absolute paths),
-    so a regenerated notebook differs from the committed one only where its outputs do."""
+    so a regenerated notebook differs from the committed one only where its outputs do.
+
+    Parameters
+    ----------
+    path : path
+        A notebook, rewritten in place.
+    """
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
