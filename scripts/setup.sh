@@ -36,6 +36,16 @@ if [ -z "$(pg_bin)" ] || ! have_postgis || ! command -v gdalinfo >/dev/null || !
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $pkgs
 fi
 
+# --- Debian's chromium: the browser tests drive it with Playwright, which never downloads one ---
+if ! command -v chromium >/dev/null && ! command -v apt-get >/dev/null; then
+  echo "warning: chromium is not installed; the browser tests (tests/browser) need it at /usr/bin/chromium." >&2
+elif ! command -v chromium >/dev/null; then
+  say "Installing Chromium from Debian packages (browser tests)"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends chromium \
+    || { $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends chromium; }
+fi
+
 # --- Python packages -------------------------------------------------------------------------
 if [ ! -x .venv/bin/python ]; then
   say "Creating the Python virtual environment .venv"
@@ -43,13 +53,13 @@ if [ ! -x .venv/bin/python ]; then
 fi
 say "Installing Python packages (pinned; constraints.txt): labhelpers, labhelpers-standin, labhelpers-course"
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -c constraints.txt -e ".[lab,test]" -e ./standin -e ./course
+.venv/bin/python -m pip install -q -c constraints.txt -e ".[lab,test]" -e ./standin -e "./course[book]"
 .venv/bin/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (labhelpers)" >/dev/null
 
-# --- npm packages: Azurite ---------------------------------------------------------------------
+# --- npm packages: Azurite, and MathJax for the book -------------------------------------------
 npm_want=$(cat package.json package-lock.json | sha256sum | cut -c1-16)
 if [ "$(cat node_modules/.labhelpers-stamp 2>/dev/null)" != "$npm_want" ]; then
-  say "Installing Azurite (npm)"
+  say "Installing Azurite and MathJax (npm)"
   npm ci --no-audit --no-fund --loglevel=error
   echo "$npm_want" > node_modules/.labhelpers-stamp
 fi
