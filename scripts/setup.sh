@@ -8,8 +8,14 @@ cd "$(dirname "$0")/.."
 
 PY=${PYTHON:-python3}
 stamp=.setup-stamp
-want=$(cat pyproject.toml standin/pyproject.toml course/pyproject.toml constraints.txt package.json package-lock.json scripts/setup.sh | sha256sum | cut -c1-16)
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x .venv/bin/labhelpers ] && [ -x .venv/bin/azurite-blob ]; then
+want=$(cat pyproject.toml standin/pyproject.toml course/pyproject.toml constraints.txt package.json package-lock.json scripts/setup.sh scripts/runtime-requirements.txt | sha256sum | cut -c1-16)
+# One student runtime per checkout (two checkouts may hold two versions of the library).
+runtime=${LABHELPERS_RUNTIME_DIR:-/var/lib/labhelpers/runtime-$(pwd -P | sha256sum | cut -c1-12)}
+# The runtime holds a copy of the student library: rebuild it when the library's source changes too.
+runtime_want=$(cat "$0" scripts/runtime-requirements.txt constraints.txt pyproject.toml \
+  $(find src/labhelpers -type f -name '*.py' -o -type f -path '*/data/*' | sort) | sha256sum | cut -c1-16)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x .venv/bin/labhelpers ] && [ -x .venv/bin/azurite-blob ] \
+   && [ "$(cat "$runtime/.labhelpers-stamp" 2>/dev/null)" = "$runtime_want" ]; then
   exit 0
 fi
 
@@ -65,6 +71,35 @@ if [ "$(cat node_modules/.labhelpers-stamp 2>/dev/null)" != "$npm_want" ]; then
 fi
 # The stand-in looks for azurite-blob on PATH and beside the venv's python: link it there.
 ln -sf "$PWD/node_modules/.bin/azurite-blob" .venv/bin/azurite-blob
+
+# --- The student runtime -----------------------------------------------------------------------
+# Unprivileged accounts run the classroom hub's student servers and the sandboxed grading kernels.
+# They cannot use .venv: its Python may live in a private home (pyenv under /root) and the checkout
+# itself may be private. So a second venv is made with the system Python, outside the checkout,
+# readable by everyone, holding a copy (not an editable link) of the student library.
+if [ "$(cat "$runtime/.labhelpers-stamp" 2>/dev/null)" != "$runtime_want" ]; then
+  say "Building the student runtime in $runtime (system Python, readable by unprivileged accounts)"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  sys_python=/usr/bin/python3
+  [ -x "$sys_python" ] || { echo "error: $sys_python is needed for the student runtime (apt-get install python3 python3-venv)." >&2; exit 1; }
+  $SUDO mkdir -p "$(dirname "$runtime")"
+  tmp_constraints=$(mktemp)
+  # The system Python (Debian 12: 3.11.2) is older than the one constraints.txt was resolved with;
+  # the one pin it cannot install is replaced by the newest release it can.
+  sed -e 's/^soupsieve==.*/soupsieve==2.10/' constraints.txt > "$tmp_constraints"
+  ( umask 022
+    [ -x "$runtime/bin/python" ] || $SUDO "$sys_python" -m venv "$runtime"
+    $SUDO "$runtime/bin/python" -m pip install -q --upgrade pip
+    $SUDO "$runtime/bin/python" -m pip install -q -c "$tmp_constraints" -r scripts/runtime-requirements.txt
+    # a copy of the student library as it is now (pip would keep an older build of the same version)
+    $SUDO "$runtime/bin/python" -m pip install -q --no-deps --force-reinstall .
+    echo "$runtime_want" | $SUDO tee "$runtime/.labhelpers-stamp" >/dev/null )
+  rm -f "$tmp_constraints"
+  $SUDO chmod -R a+rX "$runtime"
+fi
+# Tell the instructor environment where it is (labhelpers_standin.runtime reads this file).
+mkdir -p .venv/etc/labhelpers
+echo "$runtime" > .venv/etc/labhelpers/runtime
 
 echo "$want" > "$stamp"
 say "Set-up complete"

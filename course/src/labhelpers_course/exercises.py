@@ -47,7 +47,21 @@ KEEP_CELL_METADATA = ("tags", "deletable", "editable")
 
 
 def masters(solutions: Path = SOLUTIONS) -> list[Path]:
-    """The master notebooks, sorted (``ex1_*.ipynb``, ``ex2_*.ipynb``, ...)."""
+    """The master notebooks, sorted (``ex1_*.ipynb``, ``ex2_*.ipynb``, ...).
+
+    Parameters
+    ----------
+    solutions : path, default ``solutions``
+
+    Returns
+    -------
+    list of pathlib.Path
+
+    Raises
+    ------
+    FileNotFoundError
+        When the folder holds no master.
+    """
     found = sorted(Path(solutions).glob("ex*.ipynb"))
     if not found:
         raise FileNotFoundError(f"No master notebooks (ex*.ipynb) in {Path(solutions).resolve()}: run from the "
@@ -60,8 +74,25 @@ def assign(master: Path, dest: Path) -> Path:
 
     ``dest/student/<master name>`` is the student notebook and ``dest/autograder/`` holds the
     autograder zip with every test (``tests/<question>.py``). Tests are not run against the
-    solutions here (that needs the offline stand-in; ``tests/test_grading.py`` does it), and no
-    PDFs are made. otter's own chatter is captured and shown only when it fails.
+    solutions here (that needs the offline stand-in; ``tests/services/test_grading.py`` does
+    it), and no PDFs are made. otter's own chatter is captured and shown only when it fails.
+
+    Parameters
+    ----------
+    master : path
+        An otter-format master notebook.
+    dest : path
+        An empty or new folder.
+
+    Returns
+    -------
+    pathlib.Path
+        ``dest``.
+
+    Raises
+    ------
+    RuntimeError
+        When otter assign fails; the message has otter's output and what to check.
     """
     import logging
 
@@ -89,6 +120,17 @@ def normalise(nb: nbformat.NotebookNode, stem: str) -> nbformat.NotebookNode:
     (students run the notebook themselves; outputs in the master could also carry machine
     paths), and only the metadata in :data:`KEEP_NOTEBOOK_METADATA` and
     :data:`KEEP_CELL_METADATA` is kept.
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        The notebook otter wrote (changed in place).
+    stem : str
+        The master's file stem, used in cell ids.
+
+    Returns
+    -------
+    nbformat.NotebookNode
     """
     nb.metadata = nbformat.from_dict({k: nb.metadata[k] for k in KEEP_NOTEBOOK_METADATA if k in nb.metadata})
     for n, cell in enumerate(nb.cells):
@@ -103,7 +145,17 @@ def normalise(nb: nbformat.NotebookNode, stem: str) -> nbformat.NotebookNode:
 
 
 def generate(solutions: Path = SOLUTIONS) -> dict[str, str]:
-    """The student notebooks for every master in ``solutions``: ``{file name: notebook text}``."""
+    """The student notebooks for every master in ``solutions``.
+
+    Parameters
+    ----------
+    solutions : path, default ``solutions``
+
+    Returns
+    -------
+    dict of str to str
+        ``{file name: notebook text}``, deterministic (see :func:`normalise`).
+    """
     out = {}
     with tempfile.TemporaryDirectory(prefix="labhelpers-assign-") as tmp:
         for master in masters(solutions):
@@ -115,7 +167,18 @@ def generate(solutions: Path = SOLUTIONS) -> dict[str, str]:
 
 
 def stale(generated: dict[str, str], exercises: Path = EXERCISES) -> list[str]:
-    """Names of notebooks in ``exercises`` that differ from ``generated``, are missing, or are extra."""
+    """Names of notebooks in ``exercises`` that differ from ``generated``, are missing, or are extra.
+
+    Parameters
+    ----------
+    generated : dict of str to str
+        From :func:`generate`.
+    exercises : path, default ``exercises``
+
+    Returns
+    -------
+    list of str
+    """
     on_disk = {p.name: p.read_text() for p in sorted(exercises.glob("*.ipynb"))}
     names = sorted(set(on_disk) | set(generated))
     return [n for n in names if on_disk.get(n) != generated.get(n)]

@@ -65,7 +65,31 @@ def _parse_value(text: str):
 
 
 def execute(path: Path, out: Path, parameters: dict, timeout: int, inject: bool = True) -> float:
-    """Run one notebook with papermill into ``out``; returns seconds. Raises on the first failing cell."""
+    """Run one notebook with papermill into ``out``.
+
+    Parameters
+    ----------
+    path : path
+        The notebook.
+    out : path
+        Where the executed copy goes.
+    parameters : dict
+        Papermill parameters.
+    timeout : int
+        Seconds one cell may take.
+    inject : bool, default True
+        Inject ``parameters`` (False: run the notebook exactly as committed).
+
+    Returns
+    -------
+    float
+        Seconds taken.
+
+    Raises
+    ------
+    papermill.PapermillExecutionError
+        At the first failing cell (cells tagged ``raises-exception`` may raise).
+    """
     import papermill
 
     t0 = time.monotonic()
@@ -82,6 +106,17 @@ def execute(path: Path, out: Path, parameters: dict, timeout: int, inject: bool 
 
 
 def to_html(ipynb: Path) -> Path:
+    """An HTML copy of an executed notebook, next to it.
+
+    Parameters
+    ----------
+    ipynb : path
+
+    Returns
+    -------
+    pathlib.Path
+        The ``.html`` file.
+    """
     from nbconvert import HTMLExporter
 
     body, _ = HTMLExporter().from_filename(str(ipynb))
@@ -92,7 +127,13 @@ def to_html(ipynb: Path) -> Path:
 
 def clean_metadata(path: Path) -> None:
     """Drop what papermill and nbclient record per run (timestamps, durations, absolute paths),
-    so a regenerated notebook differs from the committed one only where its outputs do."""
+    so a regenerated notebook differs from the committed one only where its outputs do.
+
+    Parameters
+    ----------
+    path : path
+        A notebook, rewritten in place.
+    """
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
