@@ -90,3 +90,9 @@ def test_widgets_become_the_text_they_last_showed():
     assert any(t.startswith("[interactive output") for t in texts)
     assert "widgets" not in nb.metadata
     assert not any(lesson.WIDGET_VIEW in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
+
+
+def test_the_time_line_may_say_more_after_the_minutes():
+    nb = lab_notebook(3, "Stacks and composites", 40)
+    nb.cells[0].source = nb.cells[0].source.replace("about 40 minutes", "about 40 minutes, plus 10 for discussion")
+    assert lesson.read_lesson(nb, Path("notebooks/03_composites.ipynb")).minutes == 40

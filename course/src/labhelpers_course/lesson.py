@@ -37,7 +37,7 @@ _CONVENTION = (
 )
 _TITLE = re.compile(r"\A#[ \t]+(?P<number>\d+)\.[ \t]+(?P<title>\S[^\n]*?)[ \t]*$", re.MULTILINE)
 _OBJECTIVES = re.compile(r"^###[ \t]+Learning objectives[ \t]*$", re.MULTILINE | re.IGNORECASE)
-_TIME = re.compile(r"^\*\*Time:\*\*[ \t]+about[ \t]+(?P<minutes>\d+)[ \t]+minutes[ \t]*$", re.MULTILINE)
+_TIME = re.compile(r"^\*\*Time:\*\*[ \t]+about[ \t]+(?P<minutes>\d+)[ \t]+minutes\b", re.MULTILINE)
 _PREREQUISITES = re.compile(r"^\*\*Prerequisites:\*\*[ \t]+(?P<text>\S[^\n]*?)[ \t]*$", re.MULTILINE)
 _SUMMARY = re.compile(r"\A##[ \t]+Summary[ \t]*$", re.MULTILINE)
 _KEY_POINTS = re.compile(r"^###[ \t]+Key points[ \t]*$", re.MULTILINE | re.IGNORECASE)
