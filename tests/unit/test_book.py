@@ -128,3 +128,24 @@ def test_every_lab_notebook_has_instructor_notes():
     notebooks = sorted(p.stem for p in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     notes = sorted(p.stem for p in (REPO / "docs" / "instructor-notes").glob("*.md"))
     assert notebooks and notes == notebooks, "docs/instructor-notes/ needs one NN_name.md per notebook, and no other"
+
+
+def test_without_the_book_extra_the_error_says_what_to_install(tmp_path, monkeypatch):
+    real = book.importlib.util.find_spec
+    monkeypatch.setattr(book.importlib.util, "find_spec", lambda name, *a: None if name == "myst_nb" else real(name, *a))
+    with pytest.raises(book.BookError, match=r"myst_nb not installed .*pip install './course\[book\]'"):
+        book.build_book(book.Project(make_project(tmp_path / "lab")))
+
+
+def test_the_command_names_the_notebook_that_breaks_the_convention(tmp_path, capsys):
+    from labhelpers.cli import main
+
+    project = make_project(tmp_path / "lab")
+    nb = nbformat.read(project / "notebooks" / "02_second.ipynb", as_version=4)
+    nb.cells[-1].source = "## Summary\n\nNo key points here."
+    nbformat.write(nb, project / "notebooks" / "02_second.ipynb")
+    assert main(["book", "--project", str(project)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"labhelpers book: {project / 'notebooks' / '02_second.ipynb'}: the last cell has no "
+                          "'### Key points' heading"), err
+    assert "Traceback" not in err and not (project / "build" / "book").exists()
