@@ -26,6 +26,9 @@ nb_execution_mode = "off"
 nb_ipywidgets_js = {}
 nb_mime_priority_overrides = [("html", "application/vnd.jupyter.widget-view+json", None)]
 nb_merge_streams = True
+# Tracebacks (cells tagged raises-exception show the lab's own errors) as plain text: the IPython
+# traceback lexer fails on some messages (a backtick in stackstac's), and a failure is a warning.
+nb_render_error_lexer = "text"
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
 

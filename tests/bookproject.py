@@ -93,6 +93,11 @@ def lab_notebook(number: int, title: str, minutes: int = 20) -> nbformat.Noteboo
         _code("print([tmp_val])", [out("error", ename="NameError", evalue="name 'tmp_val' is not defined",
                                        traceback=["\x1b[0;31mNameError\x1b[0m: name 'tmp_val' is not defined"])],
               tags=["raises-exception"]),
+        _code("stackstac.stack(items)", [out("error", ename="ValueError", evalue="Cannot pick a common CRS", traceback=[
+            "\x1b[0;31mValueError\x1b[0m  Traceback (most recent call last)",
+            "File \x1b[0;32m/home/someone/lab/.venv/lib/python3.11/site-packages/stackstac/prepare.py:190\x1b[0m",
+            "\x1b[0;31mValueError\x1b[0m: Cannot pick a common CRS.\n\nPlease specify a CRS with the `epsg=` argument."])],
+              tags=["raises-exception"]),
         md(last_cell(number)),
     ]
     return nb

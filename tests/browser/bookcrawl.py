@@ -18,7 +18,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 # Without the background-networking flags chromium phones home at start, and the closed network refuses it.
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-PAGE_TIMEOUT_MS = 30_000
+PAGE_TIMEOUT_MS = 120_000  # a page loads in well under a second; this is for a machine under heavy load
 RAW_TEX = re.compile(r"\$\$|\\frac|\\mathrm|\\text\{|\\\(|\\\[")
 FILE_LIKE_ALT = re.compile(r"\.(png|jpe?g|svg|gif)$|^[0-9a-f]{32,}|^<Figure", re.IGNORECASE)
 

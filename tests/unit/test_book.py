@@ -92,6 +92,7 @@ def test_student_edition_has_the_table_of_notebooks_and_loads_nothing_from_outsi
     assert "Key point B of notebook 2." in keypoints and 'href="lab/01_first.html"' in keypoints
     page = (site / "lab" / "01_first.html").read_text(encoding="utf-8")
     assert "days: 100% 26/26" in page and "NameError" in page and 'alt="A grey gradient' in page
+    assert ".../site-packages/stackstac/prepare.py" in page and "/home/someone" not in page  # tidy tracebacks
     assert 'src="../_static/mathjax/tex-chtml.js' in page and 'class="math notranslate' in page  # local MathJax
     assert 'profile = "offline"' not in page  # papermill's injected cell is hidden
     assert (site / "_static" / "mathjax" / "tex-chtml.js").is_file()

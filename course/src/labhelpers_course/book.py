@@ -249,6 +249,19 @@ def _read(path: Path) -> nbformat.NotebookNode:
         raise BookError(f"{path} is not a readable notebook ({type(err).__name__}: {str(err)[:200]})") from err
 
 
+_SITE_PACKAGES = re.compile(r"(?:/[\w.+-]+)+/((?:site|dist)-packages)/")
+
+
+def _tidy_paths(nb: nbformat.NotebookNode) -> None:
+    """Where the executing machine kept its packages is noise in a traceback: ``.../site-packages/``."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                output.traceback = [_SITE_PACKAGES.sub(r".../\1/", line) for line in output.traceback]
+            elif output.get("output_type") == "stream":
+                output.text = _SITE_PACKAGES.sub(r".../\1/", output.text)
+
+
 def _stage_lesson(source: Path, target: Path, instructor: bool) -> tuple[Lesson, int]:
     nb = _read(source)
     try:
@@ -258,6 +271,7 @@ def _stage_lesson(source: Path, target: Path, instructor: bool) -> tuple[Lesson,
         raise BookError(str(err)) from err
     nb = copy.deepcopy(nb)
     widgets = degrade_widgets(nb)
+    _tidy_paths(nb)
     for cell in nb.cells:  # papermill's cell holds the build's parameters, not what students see
         if "injected-parameters" in cell.metadata.get("tags", []):
             cell.metadata["tags"] = [*cell.metadata["tags"], "remove-cell"]
