@@ -87,7 +87,7 @@ def test_student_edition_has_the_table_of_notebooks_and_loads_nothing_from_outsi
     assert "about 0 h 55 min in all" in index
     rows = re.findall(r"<tr.*?</tr>", index, flags=re.S)
     row = next((r for r in rows if 'href="lab/02_second.html"' in r), "")
-    assert "35 min" in row and "Explain the idea of notebook 2." in row and "<code" in row, rows
+    assert "35\xa0min" in row and "• Explain the idea of notebook 2." in row and "<code" in row, rows
     keypoints = (site / "keypoints.html").read_text(encoding="utf-8")
     assert "Key point B of notebook 2." in keypoints and 'href="lab/01_first.html"' in keypoints
     page = (site / "lab" / "01_first.html").read_text(encoding="utf-8")

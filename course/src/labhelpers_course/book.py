@@ -199,8 +199,8 @@ def _table_cell(text: str) -> str:
 def _contents(lessons: list[Lesson], exercises: list[str], instructor: bool) -> str:
     """The landing page's table of notebooks and the site's tables of contents (MyST markdown)."""
     total = sum(lesson.minutes for lesson in lessons)
-    rows = [f"| [{lesson.number}. {_table_cell(lesson.title)}](lab/{lesson.stem}.ipynb) | {lesson.minutes} min | "
-            + "<br>".join(_table_cell(o) for o in lesson.objectives) + " |" for lesson in lessons]
+    rows = [f"| [{lesson.number}. {_table_cell(lesson.title)}](lab/{lesson.stem}.ipynb) | {lesson.minutes}&nbsp;min | "
+            + "<br>".join(f"• {_table_cell(o)}" for o in lesson.objectives) + " |" for lesson in lessons]
     toc = [("The lab", [f"lab/{lesson.stem}" for lesson in lessons]),
            ("Exercises", [f"exercises/{stem}" for stem in exercises]),
            ("For instructors", ["guide/instructors", *([f"instructor/{lesson.stem}" for lesson in lessons]
