@@ -12,6 +12,16 @@ setup:
 lab: setup
 	$(VENV)/labhelpers run --profile offline
 
+## The lab as a static site that works offline: build/book/index.html. Built from build/notebooks when
+## `make lab` wrote them (`make lab book`), else from the committed notebooks; see book/README.md.
+.PHONY: book book-instructor
+book: setup
+	$(VENV)/labhelpers book
+
+## The same plus the per-notebook instructor notes (docs/instructor-notes/): never give it to students.
+book-instructor: setup
+	$(VENV)/labhelpers book --instructor
+
 ## The whole test suite (unit, real services, notebooks).
 test: setup
 	$(VENV)/python -m pytest

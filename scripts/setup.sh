@@ -25,8 +25,7 @@ say() { printf '\n==> %s\n' "$*"; }
 # --- Debian packages: PostgreSQL with PostGIS (pgstac needs both) ---------------------------
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 have_postgis() { ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; }
-if [ -z "$(pg_bin)" ] || ! have_postgis || ! command -v gdalinfo >/dev/null || ! command -v node >/dev/null || ! command -v npm >/dev/null \
-   || ! command -v chromium >/dev/null; then
+if [ -z "$(pg_bin)" ] || ! have_postgis || ! command -v gdalinfo >/dev/null || ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   say "Installing PostgreSQL, PostGIS and Node.js from Debian packages"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   if ! command -v apt-get >/dev/null; then
@@ -41,8 +40,17 @@ if [ -z "$(pg_bin)" ] || ! have_postgis || ! command -v gdalinfo >/dev/null || !
   pkgs="$pkgs postgresql-${pgver:-15}-postgis-3"
   command -v node >/dev/null || pkgs="$pkgs nodejs"
   command -v npm >/dev/null || pkgs="$pkgs npm"
-  command -v chromium >/dev/null || pkgs="$pkgs chromium"  # the browser tests: Playwright drives Debian's chromium
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends $pkgs
+fi
+
+# --- Debian's chromium: the browser tests drive it with Playwright, which never downloads one ---
+if ! command -v chromium >/dev/null && ! command -v apt-get >/dev/null; then
+  echo "warning: chromium is not installed; the browser tests (tests/browser) need it at /usr/bin/chromium." >&2
+elif ! command -v chromium >/dev/null; then
+  say "Installing Chromium from Debian packages (browser tests)"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends chromium \
+    || { $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends chromium; }
 fi
 
 # --- Python packages -------------------------------------------------------------------------
@@ -52,13 +60,13 @@ if [ ! -x .venv/bin/python ]; then
 fi
 say "Installing Python packages (pinned; constraints.txt): labhelpers, labhelpers-standin, labhelpers-course"
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -c constraints.txt -e ".[lab,test]" -e "./standin[hub]" -e ./course
+.venv/bin/python -m pip install -q -c constraints.txt -e ".[lab,test]" -e "./standin[hub]" -e "./course[book]"
 .venv/bin/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (labhelpers)" >/dev/null
 
-# --- npm packages: Azurite ---------------------------------------------------------------------
+# --- npm packages: Azurite, and MathJax for the book -------------------------------------------
 npm_want=$(cat package.json package-lock.json | sha256sum | cut -c1-16)
 if [ "$(cat node_modules/.labhelpers-stamp 2>/dev/null)" != "$npm_want" ]; then
-  say "Installing Azurite (npm)"
+  say "Installing Azurite and MathJax (npm)"
   npm ci --no-audit --no-fund --loglevel=error
   echo "$npm_want" > node_modules/.labhelpers-stamp
 fi

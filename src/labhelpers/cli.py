@@ -7,6 +7,7 @@
     labhelpers run                            execute the lab notebooks with papermill (labhelpers-course)
     labhelpers exercises                      generate exercises/ from solutions/      (labhelpers-course)
     labhelpers grade SUBMISSIONS_DIR          grade student submissions offline        (labhelpers-course)
+    labhelpers book                           the lab as an offline static site        (labhelpers-course)
 
 The student library (this package) only dispatches: each command lives in the package named on
 its right, imported only when that command runs (so ``labhelpers offline down`` stays fast). A
@@ -30,6 +31,7 @@ COMMANDS = {
     "run": ("labhelpers_course.run", "labhelpers-course", "execute the lab notebooks with papermill (.ipynb + HTML)"),
     "exercises": ("labhelpers_course.exercises", "labhelpers-course", "generate student exercises/ from solutions/"),
     "grade": ("labhelpers_course.grade", "labhelpers-course", "grade a folder of student submissions offline"),
+    "book": ("labhelpers_course.book", "labhelpers-course", "build the lab as a static site that works offline"),
 }
 
 _INSTALL = {

@@ -1,7 +1,18 @@
-"""Tests in browser/ drive Debian's chromium (Playwright for Python) against a real classroom hub
-that runs on top of the real offline stand-in: the session fixtures start the stand-in once (or
-use the running one), and ``hub`` starts a hub for two students and stops it, checking that
-nothing it started is left running."""
+"""Tests in browser/ drive Debian's chromium (headless, Playwright for Python; no browser download).
+
+Two subjects, each with its own session fixtures here:
+
+* **the classroom hub** on top of the real offline stand-in: the session fixtures start the stand-in
+  once (or use the running one), and ``hub`` starts a hub for two students and stops it, checking
+  that nothing it started is left running (test_hub.py);
+* **the lab's book**, built from the real lab notebooks, with every request outside the book's own
+  local server aborted and recorded (bookcrawl.py). The session builds the student edition once
+  (``labhelpers_course.book.build_book``, from ``build/notebooks`` when ``make lab`` wrote current
+  copies, else the committed ``notebooks/``), serves it on 127.0.0.1 (port ``LABHELPERS_BOOK_PORT``,
+  default: one the system picks) and visits every page once, saving a full-page screenshot of each
+  to :data:`BOOK_SCREENSHOTS`. ``LABHELPERS_BOOK_NOTEBOOKS`` builds from another folder of executed
+  notebooks instead.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +23,12 @@ from pathlib import Path
 
 import psutil
 import pytest
+from bookcrawl import crawl as crawl_site
+from bookcrawl import serve
 
 from standin_session import offline_pc  # noqa: F401  (the session fixture)
+
+from labhelpers_course import book
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The chromium Debian packages (scripts/setup.sh installs it); Playwright downloads no browser.
@@ -78,3 +93,40 @@ def hub(offline_pc):
         assert stopped, "down found nothing to stop"
         assert processes_in(settings.shared / "users", settings.shared / "clusters", folder) == []
         assert not (folder / "state.json").exists()
+
+
+#: Where the screenshots go (build/ is not committed); emptied at the start of each session.
+BOOK_SCREENSHOTS = ROOT / "build" / "book-screenshots"
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> book.BookReport:
+    """The student edition of the real lab, freshly built."""
+    given = os.environ.get("LABHELPERS_BOOK_NOTEBOOKS")
+    report = book.build_book(book.Project(ROOT), notebooks=Path(given) if given else None,
+                             out=tmp_path_factory.mktemp("book") / "site")
+    print(f"\nbook built from {report.notebooks} in {report.seconds:.1f} s: {report.pages} pages, {report.bytes / 1e6:.1f} MB")
+    return report
+
+
+@pytest.fixture(scope="session")
+def site(built) -> Path:
+    """The built site's folder."""
+    return built.out
+
+
+@pytest.fixture(scope="session")
+def lab(built) -> list[Path]:
+    """The executed lab notebooks the site was built from, in order."""
+    return [built.notebooks / f"{lesson.stem}.ipynb" for lesson in built.lessons]
+
+
+@pytest.fixture(scope="session")
+def crawl(site):
+    """Every page of the site as chromium showed it (bookcrawl.crawl), with screenshots."""
+    if BOOK_SCREENSHOTS.exists():
+        shutil.rmtree(BOOK_SCREENSHOTS)
+    BOOK_SCREENSHOTS.mkdir(parents=True)
+    print(f"\nbook screenshots: {BOOK_SCREENSHOTS}")
+    with serve(site, int(os.environ.get("LABHELPERS_BOOK_PORT", "0"))) as server:
+        return crawl_site(site, server, BOOK_SCREENSHOTS, search="NDVI")
