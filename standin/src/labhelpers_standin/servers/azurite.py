@@ -189,6 +189,7 @@ def wait(proc: Proc, port: int, timeout: float = 60) -> None:
     StandinError
         When it exits or does not answer in time.
     """
+    wait_until(proc, lambda: healthy(port), "Azurite blob server", timeout, proc.log)
 
 
 def _service(port: int, account: str, key: str):
@@ -248,6 +249,7 @@ def content_type(path: Path) -> str:
     -------
     str
     """
+    return CONTENT_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
 
 
 def checksums(root: Path) -> dict[str, dict]:

@@ -83,6 +83,7 @@ def pgdata() -> Path:
     -------
     pathlib.Path
     """
+    return home() / "pgdata"
 
 
 def bindir() -> Path:
@@ -185,6 +186,7 @@ def password() -> str:
     -------
     str
     """
+    return _secret_file().read_text().strip()
 
 
 def dsn(port: int, database: str = DATABASE) -> str:
@@ -341,6 +343,10 @@ def healthy(port: int) -> bool:
     -------
     bool
     """
+    try:
+        return _can_query(port)
+    except Exception:
+        return False
 
 
 def _ensure_database(port: int) -> None:

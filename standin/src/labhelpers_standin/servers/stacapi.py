@@ -37,6 +37,7 @@ def url(port: int) -> str:
     -------
     str
     """
+    return f"http://{HOST}:{port}"
 
 
 def start(port: int, pg_port: int, log: Path) -> Proc:
@@ -110,3 +111,4 @@ def wait(proc: Proc, port: int, collections: list[str], timeout: float = 90) -> 
     StandinError
         When it exits or is not healthy in time.
     """
+    wait_until(proc, lambda: healthy(port, collections), "STAC API (stac-fastapi-pgstac)", timeout, proc.log)
