@@ -25,6 +25,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.services, pytest.mark.timeout(120
 
 NOTEBOOK = "01_dask_cluster.ipynb"
 HTTP = 10  # seconds per API request
+#: Notebook 01's code cells, in order (the last one closes the cluster).
+IMPORTS, PARAMETERS, LAB_CLUSTER, FALLBACK, GRAPH, PERSIST, COMPUTE, CLOSE = range(8)
+CODE_CELLS = 8
 #: What alice types into a new cell: the lab's STAC search and a stack of pixels, on her cluster.
 STAND_IN_CELL = """\
 import labhelpers.sentinel2
@@ -150,23 +153,32 @@ def test_two_students_run_notebook_01_on_private_clusters_over_the_stand_in(hub)
         # 2. Open notebook 01 in each; wait for an idle kernel.
         for u, page in pages.items():
             page.goto(f"{url}/user/{u}/lab/tree/{NOTEBOOK}")
-        _wait_all(pages, lambda pg: pg.locator(".jp-Notebook .jp-CodeCell").count() == 5
+        _wait_all(pages, lambda pg: pg.locator(".jp-Notebook .jp-CodeCell").count() == CODE_CELLS
                   and pg.get_by_text("| Idle").count() > 0, 240)
         for u, page in pages.items():
             shot(page, f"{u}-notebook-01-open")
 
-        # 3. Run the parameters and the cell that starts the cluster, both students at once.
+        # 3. Run the imports, the parameters and the lab's own cluster cell (a bare GatewayCluster(),
+        #    then adapt(minimum=4, maximum=24)), both students at once.
         for u, page in pages.items():
-            _run_cell(page, 0)
-            _run_cell(page, 1)
-        first = _wait_all(pages, lambda pg: "Dashboard: http" in _output_text(pg, 1), 300)
+            for i in (IMPORTS, PARAMETERS, LAB_CLUSTER):
+                _run_cell(page, i)
+        first = _wait_all(pages, lambda pg: "/services/dask-gateway/clusters/" in _output_text(pg, LAB_CLUSTER)
+                          or "Error" in _output_text(pg, LAB_CLUSTER), 300)
         print(f"run to first cluster: {first}")
         names, links = {}, {}
         for u, page in pages.items():
-            text = _output_text(page, 1)
-            assert text.startswith(f"GatewayCluster from http://127.0.0.1:{hub['settings'].port + 3}/services/dask-gateway"), text
-            assert "Error" not in text and "Warning" not in text, text
-            link = _code_cell(page, 1).locator("a[href*='/services/dask-gateway/clusters/']")
+            text = _output_text(page, LAB_CLUSTER)
+            assert text.startswith(f"dask's gateway.address: http://127.0.0.1:{hub['settings'].port + 3}"
+                                   "/services/dask-gateway"), text
+            assert "Error" not in text, text
+            # The hub's per-student limit stops the lab's adapt(4, 24) with the gateway's own words.
+            assert "would exceed resource limit of 2 workers" in text, text
+            _run_cell(page, FALLBACK)
+        _wait_all(pages, lambda pg: f"GatewayCluster - dashboard: {url}/services/dask-gateway/clusters/"
+                  in _output_text(pg, FALLBACK), 120)  # the hub's public link, not a stale committed output
+        for u, page in pages.items():
+            link = _code_cell(page, LAB_CLUSTER).locator("a[href*='/services/dask-gateway/clusters/']")
             links[u] = link.get_attribute("href")
             names[u] = re.fullmatch(rf"{re.escape(url)}/services/dask-gateway/clusters/([^/]+)/status", links[u]).group(1)
             shot(page, f"{u}-cluster-started-with-dashboard-link")
@@ -176,17 +188,18 @@ def test_two_students_run_notebook_01_on_private_clusters_over_the_stand_in(hub)
         dashboards = {}
         for u, page in pages.items():
             with contexts[u].expect_page() as new:
-                _code_cell(page, 1).locator("a[href*='/services/dask-gateway/clusters/']").click()
+                _code_cell(page, LAB_CLUSTER).locator("a[href*='/services/dask-gateway/clusters/']").click()
             dashboards[u] = dash = new.value
             dash.wait_for_load_state()
             assert "Dask" in dash.title(), dash.title()
             dash.wait_for_selector("canvas", timeout=120_000)  # bokeh drew its plots
         for u, page in pages.items():
             page.bring_to_front()
-            _run_cell(page, 2)
-        _wait_all(pages, lambda pg: "tasks in the graph of y" in _output_text(pg, 2), 120)
+            _run_cell(page, GRAPH)
+        _wait_all(pages, lambda pg: "tasks in the graph of y" in _output_text(pg, GRAPH), 120)
         for u, page in pages.items():
-            _run_cell(page, 3)
+            _run_cell(page, PERSIST)
+            _run_cell(page, COMPUTE)
         busy = {u: 0 for u in STUDENTS}
 
         def finished(pg) -> bool:
@@ -197,7 +210,7 @@ def test_two_students_run_notebook_01_on_private_clusters_over_the_stand_in(hub)
                 dashboards[u].wait_for_timeout(1500)
                 shot(dashboards[u], f"{u}-dashboard-during-compute")
             busy[u] = max(busy[u], tasks)
-            return "expected 1.0000" in _output_text(pg, 3)
+            return "expected 1.0000" in _output_text(pg, COMPUTE)
 
         computed = _wait_all(pages, finished, 900)
         print(f"compute: {computed}")
@@ -206,7 +219,7 @@ def test_two_students_run_notebook_01_on_private_clusters_over_the_stand_in(hub)
               f"cluster { {u: _pss_mib(clusters / names[u]) for u in STUDENTS} }")
         assert all(busy.values()), f"the dashboards never showed a task: {busy}"
         for u, page in pages.items():
-            assert "mean of x + x.T = 1.0000" in _output_text(page, 3)
+            assert "mean of x + x.T = 1.0000" in _output_text(page, COMPUTE)
             shot(page, f"{u}-notebook-01-ran")
             info = dashboards[u].request.get(f"{url}/services/dask-gateway/clusters/{names[u]}/json/identity.json")
             assert info.ok and len(info.json()["workers"]) >= 1, info.text()
@@ -216,15 +229,15 @@ def test_two_students_run_notebook_01_on_private_clusters_over_the_stand_in(hub)
         # 5. The hub runs on the stand-in: alice adds a cell that searches its STAC API and reads
         #    pixels from its blob server on her gateway cluster.
         alice = pages["alice"]
-        _code_cell(alice, 3).locator(".jp-InputPrompt").click()
+        _code_cell(alice, COMPUTE).locator(".jp-InputPrompt").click()
         alice.keyboard.press("Escape")
         alice.keyboard.press("b")  # a new cell below the compute cell
         alice.keyboard.press("Enter")
         alice.keyboard.insert_text(STAND_IN_CELL)
         alice.keyboard.press("Shift+Enter")
-        _wait_all({"alice": alice}, lambda pg: "stand-in check:" in _output_text(pg, 4)
-                  or "Error" in _output_text(pg, 4), 600)
-        checked = _output_text(alice, 4)
+        _wait_all({"alice": alice}, lambda pg: "stand-in check:" in _output_text(pg, COMPUTE + 1)
+                  or "Error" in _output_text(pg, COMPUTE + 1), 600)
+        checked = _output_text(alice, COMPUTE + 1)
         match = re.search(r"stand-in check: (\d+) scenes, mean red (\d+\.\d+)", checked)
         assert match and int(match.group(1)) > 0 and 0 < float(match.group(2)) < 1, checked
         shot(alice, "alice-reads-the-stand-in-on-her-cluster")
@@ -254,7 +267,7 @@ def test_two_students_run_notebook_01_on_private_clusters_over_the_stand_in(hub)
         # 7. Each student shuts their cluster down from the notebook (its last cell; running it adds
         #    an empty one below).
         last = {u: page.locator(".jp-Notebook .jp-CodeCell").count() - 1 for u, page in pages.items()}
-        assert last == {"alice": 5, "bob": 4}
+        assert last == {"alice": CODE_CELLS, "bob": CODE_CELLS - 1}
         for u, page in pages.items():
             _run_cell(page, last[u])
         _wait_all(pages, lambda pg: "cluster closed" in _output_text(pg, last[_user(pg)]), 180)
