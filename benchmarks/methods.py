@@ -27,7 +27,6 @@ from __future__ import annotations
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from functools import partial
 
 import numpy as np
 
@@ -85,7 +84,12 @@ def _stackstac_extra(extra: dict):
         return
     original = s2.stackstac
     patched = type(original)(original.__name__)
-    patched.stack = partial(original.stack, **extra)
+    patched.__dict__.update({k: v for k, v in vars(original).items() if not k.startswith("__")})  # DEFAULT_GDAL_ENV...
+
+    def stack(*args, **kwargs):  # ``extra`` wins over what labhelpers passes (its own reader=)
+        return original.stack(*args, **{**kwargs, **extra})
+
+    patched.stack = stack
     s2.stackstac = patched
     try:
         yield
@@ -104,7 +108,8 @@ def ours(wl: Workload, reduce: str = "median", threads: int | None = None, overv
     if overviews:
         from benchmarks.overview_reader import OverviewRioReader
 
-        extra["reader"] = OverviewRioReader
+        # labhelpers' own reader (clear, redacted errors) with the overview choice on top
+        extra["reader"] = type("ProposedReader", (OverviewRioReader, labhelpers.sentinel2._Reader), {})
     with _stackstac_extra(extra), _threads(threads):
         da = labhelpers.sentinel2.stack(load_items(wl.items_path), assets=wl.assets, resolution=wl.resolution,
                                         bbox=wl.bbox, epsg=wl.epsg)
