@@ -61,7 +61,11 @@ def standin():
     folder.chmod(0o755)  # PostgreSQL's account must be able to enter it
     archive = tinyarchive.build(folder / "archive" / "ci")
     ports = _ports()
-    with pytest.MonkeyPatch.context() as mp:
+    import dask
+
+    # The session's stand-in wrote its gateway into dask's config (.venv/etc/dask/gateway.yaml), which
+    # wins over the offline profile's: here the private stand-in's gateway must be the one used.
+    with pytest.MonkeyPatch.context() as mp, dask.config.set({"gateway.address": None}):
         mp.setenv("LABHELPERS_OFFLINE_DIR", str(folder))
         mp.setenv("LABHELPERS_TIMEOUT", TIMEOUT)
         for var in ("LABHELPERS_STAC_URL", "LABHELPERS_BLOB_URL", "LABHELPERS_GATEWAY_ADDRESS", "DASK_GATEWAY__ADDRESS"):
