@@ -39,3 +39,23 @@ def archive_manifest(offline_pc) -> dict:
     from labhelpers_standin.archive.build import manifest
 
     return manifest(Path(offline_pc["archive"]))
+
+
+def private_ports(offset: int):
+    """Five ports for a private stand-in: LABHELPERS_OFFLINE_PORT_BASE+offset.. when set (this machine's
+    range), else five free ones the system picks."""
+    import os
+    import socket
+
+    from labhelpers_standin import services
+
+    base = os.environ.get("LABHELPERS_OFFLINE_PORT_BASE")
+    if base:
+        return services.Ports(*(int(base) + offset + i for i in range(5)))
+    socks = [socket.socket() for _ in range(5)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return services.Ports(*ports)

@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pytest
+from standin_session import private_ports
 import requests
 
 from labhelpers_standin import services
@@ -39,17 +39,7 @@ RESULTS: dict[str, float] = {}  # fault -> seconds to the clear error (printed a
 
 
 def _ports() -> services.Ports:
-    """Ports for the private stand-in: base+10.. when LABHELPERS_OFFLINE_PORT_BASE is set, else free ones."""
-    base = os.environ.get("LABHELPERS_OFFLINE_PORT_BASE")
-    if base:
-        return services.Ports(*(int(base) + 10 + i for i in range(5)))
-    socks = [socket.socket() for _ in range(5)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return services.Ports(*ports)
+    return private_ports(10)
 
 
 @pytest.fixture(scope="module")

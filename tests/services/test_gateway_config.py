@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import stat
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from standin_session import private_ports
 
 from labhelpers_standin import daskconfig, services
 from labhelpers_standin.servers import gateway
@@ -117,17 +117,7 @@ def test_a_bare_gateway_cluster_in_an_empty_environment_runs_the_labs_adapt(offl
 
 
 def _port_block() -> services.Ports:
-    """Five free ports: LABHELPERS_OFFLINE_PORT_BASE+40.. when set (this machine's range), else any."""
-    base = os.environ.get("LABHELPERS_OFFLINE_PORT_BASE")
-    if base:
-        return services.Ports(*(int(base) + 40 + i for i in range(5)))
-    socks = [socket.socket() for _ in range(5)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return services.Ports(*ports)
+    return private_ports(40)
 
 
 def test_up_and_down_of_a_second_stand_in_write_and_remove_exactly_their_own_file(offline_pc, monkeypatch):

@@ -110,12 +110,13 @@ def _build(args) -> int:
     return 0
 
 
-def _guarded(func):
+def guarded(func, prefix=lambda args: "error"):
+    """``func(args)`` with a StandinError printed as one line after ``prefix(args)`` (exit status 1)."""
     def run(args) -> int:
         try:
             return func(args)
         except StandinError as e:
-            print(f"error: {e}", file=sys.stderr)
+            print(f"{prefix(args)}: {e}", file=sys.stderr)
             return 1
 
     return run
@@ -145,14 +146,14 @@ def register(parser: argparse.ArgumentParser) -> None:
                     help=f"Dask Gateway scheduler proxy port (default: {last}{d.gateway_proxy})")
     up.add_argument("--no-gateway", action="store_true", help="do not start the Dask Gateway (notebooks use a LocalCluster)")
     up.add_argument("--archive", help="serve this ready archive folder instead of building archive/<size>")
-    up.set_defaults(func=_guarded(_up))
+    up.set_defaults(func=guarded(_up))
 
-    sub.add_parser("down", help="stop the services listed in the state file").set_defaults(func=_guarded(_down))
+    sub.add_parser("down", help="stop the services listed in the state file").set_defaults(func=guarded(_down))
     st = sub.add_parser("status", help="show each service, its URL, pid and health, and check the blob store")
     st.add_argument("--verify", action="store_true", help="compare every blob's SHA-256 with the archive (slower)")
-    st.set_defaults(func=_guarded(_status))
+    st.set_defaults(func=guarded(_status))
 
     build = sub.add_parser("build", help="build the offline archive (only what is missing)")
     build.add_argument("--size", choices=SIZES, default="ci", help="archive size (default: ci)")
     build.add_argument("--force", action="store_true", help="rebuild even when a complete archive exists")
-    build.set_defaults(func=_guarded(_build))
+    build.set_defaults(func=guarded(_build))

@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 from labhelpers_standin.errors import StandinError
+from labhelpers_standin.cli import guarded
 
 __all__ = ["LISTEN_HELP", "register", "settings_from_args"]
 
@@ -160,14 +161,7 @@ def _status(args) -> int:
 
 
 def _guarded(func):
-    def run(args) -> int:
-        try:
-            return func(args)
-        except StandinError as e:
-            print(f"labhelpers hub {args.action}: {e}", file=sys.stderr)
-            return 1
-
-    return run
+    return guarded(func, lambda args: f"labhelpers hub {args.action}")
 
 
 def register(parser: argparse.ArgumentParser) -> None:
