@@ -21,10 +21,10 @@ fi
 
 say() { printf '\n==> %s\n' "$*"; }
 
-# --- Debian packages: PostgreSQL with PostGIS (pgstac needs both) ---------------------------
+# --- Debian packages: PostgreSQL with PostGIS (pgstac needs both), bubblewrap (grading sandbox)
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 have_postgis() { ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; }
-if [ -z "$(pg_bin)" ] || ! have_postgis || ! command -v gdalinfo >/dev/null || ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+if [ -z "$(pg_bin)" ] || ! have_postgis || ! command -v gdalinfo >/dev/null || ! command -v node >/dev/null || ! command -v npm >/dev/null || ! command -v bwrap >/dev/null; then
   say "Installing PostgreSQL, PostGIS and Node.js from Debian packages"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   if ! command -v apt-get >/dev/null; then
@@ -39,7 +39,8 @@ if [ -z "$(pg_bin)" ] || ! have_postgis || ! command -v gdalinfo >/dev/null || !
   pkgs="$pkgs postgresql-${pgver:-15}-postgis-3"
   command -v node >/dev/null || pkgs="$pkgs nodejs"
   command -v npm >/dev/null || pkgs="$pkgs npm"
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $pkgs
+  command -v bwrap >/dev/null || pkgs="$pkgs bubblewrap"  # labhelpers grade: one sandbox per submission
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends $pkgs
 fi
 
 # --- Python packages -------------------------------------------------------------------------
