@@ -74,7 +74,7 @@ def _identify(entries: list[names.Entry], known: dict[int, Exercise], forced: in
 
 def grade_folder(root: Path, out: Path, solutions: Path, standin: run.Standin, *, runtime: Path,
                  exercise: int | None = None, parameters: dict | None = None, limits: sb.Limits | None = None,
-                 uid: int = 64000, anonymise: bool = False, roster: Path | None = None,
+                 uid: int = 64000, work_bytes: int = 2 * sb.GiB, anonymise: bool = False, roster: Path | None = None,
                  known: dict[int, Exercise] | None = None, say=print) -> list[Result]:
     """Grade every submission under ``root`` into ``out``.
 
@@ -98,6 +98,8 @@ def grade_folder(root: Path, out: Path, solutions: Path, standin: run.Standin, *
         Per submission (wall time, memory, processes, files).
     uid : int, default 64000
         The first of the three sandbox uids (``uid``, ``uid + 1``, ``uid + 2``).
+    work_bytes : int, default 2 GiB
+        Size of each submission's work folder (a tmpfs: a full one is the submission's error).
     anonymise : bool, default False
         Written-answer pages without student ids.
     roster : pathlib.Path, optional
@@ -148,7 +150,7 @@ def grade_folder(root: Path, out: Path, solutions: Path, standin: run.Standin, *
         runs = base / "runs"
         runs.mkdir(mode=0o711)
         machine = run.Machine(Path(runtime), install_programs(base / "programs"), uid=uid,
-                              limits=limits or sb.Limits(),
+                              limits=limits or sb.Limits(), work_bytes=work_bytes,
                               forbidden=[private, Path(solutions).resolve(), root, out, Path.home(),
                                          standin.truth.parent, *{ex.tests_dir for ex in known.values()}])
         out.mkdir(parents=True, exist_ok=True)

@@ -31,6 +31,17 @@ HERE = Path(__file__).resolve().parent
 GRADER_CELL = "labhelpers_grader"
 OUT = ".grading"
 
+# Before the student's first cell: the exporter remembers the built-ins the kernel started with, and
+# puts them back before exporting (a cell that replaced ``float`` or ``isinstance`` would otherwise
+# break the export of an honest value). What the student does to the exporter itself can only spoil
+# the student's own values.
+_FIRST_CELL = """\
+import sys as _grading_sys
+_grading_sys.path.insert(0, {here!r})
+import grading_export as _grading_export
+_grading_export.remember_builtins()
+del _grading_sys, _grading_export
+"""
 _EXPORT_CELL = """\
 import sys as _grading_sys
 _grading_sys.path.insert(0, {here!r})
@@ -116,6 +127,9 @@ def run(config: dict) -> dict:
                                                          folder=str(out / "export")))
     cell.metadata[GRADER_CELL] = True
     nb.cells.append(cell)
+    first = nbformat.v4.new_code_cell(_FIRST_CELL.format(here=str(HERE)))
+    first.metadata[GRADER_CELL] = True
+    nb.cells.insert(0, first)
 
     deadline = time.monotonic() + config["cell_budget"]
     client = _client_class()(nb, kernel_name="python3", allow_errors=False, shutdown_kernel="immediate",

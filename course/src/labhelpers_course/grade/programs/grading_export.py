@@ -20,9 +20,17 @@ import json
 import math
 import os
 
-__all__ = ["FORMAT", "export"]
+__all__ = ["FORMAT", "remember_builtins", "export"]
 
 FORMAT = "labhelpers-grade-export/1"
+_BUILTINS: dict = {}
+
+
+def remember_builtins() -> None:
+    """Remember the kernel's built-ins as they are now (the driver calls this before the student's cells)."""
+    import builtins
+
+    _BUILTINS.update(vars(builtins))
 
 
 class _Writer:
@@ -151,6 +159,9 @@ def export(names: list[str], folder: str, namespace: dict) -> None:
     namespace : dict
         The kernel's ``globals()``.
     """
+    import builtins
+
+    vars(builtins).update(_BUILTINS)  # undo a student's replaced float, isinstance, open ...
     os.makedirs(folder, exist_ok=True)
     writer = _Writer(folder)
     values = {}
