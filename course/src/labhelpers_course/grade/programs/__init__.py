@@ -4,13 +4,14 @@ They are copied out of this package into the grading run's folder (readable by t
 uids) and run by the student runtime's Python, which does not have the course tools, so each
 imports only the standard library, its siblings here and the runtime's packages:
 
-=================  ==============================  ============================================
-``driver.py``      student sandbox (uid U)          runs the submission with nbclient, then the
-                                                    export cell; writes ``.grading/``
-``forward.py``     student sandbox (uid U)          127.0.0.1:P -> the filter's unix sockets
-``export.py``      student sandbox, in the kernel   variables -> JSON + ``.npy`` (never pickle)
-``netfilter.py``   host, uid U+1                    the HTTP filter: reads of the stand-in only
-``testrun.py``     tests sandbox (uid U+2)          the master's tests on the exported values
-``values.py``      tests sandbox (uid U+2)          the export read back as untrusted data
-=================  ==============================  ============================================
+======================  =========================  ==================================================
+``driver.py``           student sandbox (uid U)    runs the notebook (nbclient), then the export cell
+``forward.py``          student sandbox (uid U)    127.0.0.1:P -> the filter's unix sockets
+``grading_export.py``   the student's kernel       variables -> JSON + ``.npy`` (never pickle)
+``netfilter.py``        host, uid U+1              the HTTP filter: reads of the stand-in only
+``testrun.py``          tests sandbox (uid U+2)    the master's tests on the exported values
+``values.py``           tests sandbox (uid U+2)    the export read back as untrusted data
+======================  =========================  ==================================================
 """
+
+__all__: list[str] = []

@@ -164,6 +164,11 @@ def run(config: dict) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """``driver.py CONFIG``: exit 0 when the notebook ran to its end and exported, else 3.
 
+    Parameters
+    ----------
+    argv : list of str, optional
+        ``[CONFIG]``; default ``sys.argv[1:]``.
+
     Returns
     -------
     int

@@ -203,6 +203,11 @@ async def serve(routes: list[Route], ready=lambda: None) -> Stats:
 def main(argv: list[str] | None = None) -> int:
     """``netfilter.py CONFIG``: CONFIG is JSON ``{"routes": [{name, socket, upstream}]}``.
 
+    Parameters
+    ----------
+    argv : list of str, optional
+        ``[CONFIG]``; default ``sys.argv[1:]``.
+
     Returns
     -------
     int

@@ -107,6 +107,11 @@ def run_tests(tests_dir: Path, env: dict, case_timeout: int = 60) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     """``testrun.py CONFIG``; CONFIG: ``tests``, ``export``, ``truth``, ``names``, ``truth_hooks``, ``case_timeout``.
 
+    Parameters
+    ----------
+    argv : list of str, optional
+        ``[CONFIG]``; default ``sys.argv[1:]``.
+
     Returns
     -------
     int
