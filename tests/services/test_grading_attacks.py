@@ -49,7 +49,8 @@ def _cell(kind: str, source: str, **meta):
 
 
 def _mini_master() -> nbformat.NotebookNode:
-    """An otter master like the lab's: a read from the stand-in, public + hidden tests (with a hint), a written question."""
+    """An otter master like the lab's: a read from the stand-in, public and hidden tests (with a hint),
+    a written question."""
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = [
@@ -429,7 +430,9 @@ def test_nothing_outside_the_sandbox_changed(graded):
 def test_no_view_of_tests_solutions_others_or_secrets(graded):
     assert _attack_output(graded, "rewrite_tests")["found"] == []
     sol = _attack_output(graded, "run_solutions")
-    assert not any(v for k, v in sol.items() if k.startswith("/")) and sol["glob"] == [], sol
+    public = str(graded["runtime"])  # the runtime's packages ship example notebooks: public, read-only
+    assert not any(v for k, v in sol.items() if k.startswith("/")), sol
+    assert [p for p in sol["glob"] if not p.startswith(public)] == [], sol["glob"]
     assert sol["SOLUTIONS"] is False, sol
     others = _attack_output(graded, "read_others")
     assert not any(others["seen"].values()), others["seen"]
@@ -505,6 +508,9 @@ def test_written_pages_and_manual_marks_merge(graded, tmp_path):
         if row["student"] == "written":
             row["marks"], row["comment"] = "1.5", "=good, but name the tiles"
     report.merge_marks(out, _write_marks(rows, tmp_path / "marks.csv"))
+    with pytest.raises(ValueError, match="did not answer ex9_mini q2; it can only get 0 marks"):
+        report.merge_marks(out, _write_marks([{**rows[0], "student": "blank", "key": "blank", "marks": "1"}],
+                                             tmp_path / "unanswered.csv"))
     fb = (out / "feedback" / "written" / "ex9_mini.md").read_text()
     assert "**1.5 / 2**" in fb
     with open(out / "grades.csv", newline="") as f:
@@ -517,7 +523,7 @@ def test_written_pages_and_manual_marks_merge(graded, tmp_path):
         canvas = list(csv.reader(f))
     assert canvas[0][:6] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "ex9_mini"]
     assert canvas[1][0] == "Points Possible" and canvas[1][5] == "5"
-    rows[0]["marks"] = "9"
+    next(row for row in rows if row["student"] == "written")["marks"] = "9"
     with pytest.raises(ValueError, match="outside 0..2"):
         report.merge_marks(out, _write_marks(rows, tmp_path / "bad.csv"))
 
