@@ -230,3 +230,35 @@ def test_ex2_without_the_scale_loses_exactly_the_scale_and_truth_points(graded_e
     # of 32767 left in pull the tile mean towards 0). Day count, trend and plot still pass.
     assert lost == ["ex2_modis:q1 - 2", "ex2_modis:q1 - 5"], r
     assert r["score"] == "6"
+
+
+@pytest.fixture(scope="module")
+def graded_ex3(offline_pc, tmp_path_factory):
+    """Exercise 3 (a written answer) submitted untouched and answered, graded once."""
+    work = tmp_path_factory.mktemp("grading_ex3")
+    dist = exercises.assign(ROOT / "solutions" / "ex3_dask.ipynb", work / "dist")
+    student = nbformat.read(dist / "student" / "ex3_dask.ipynb", as_version=4)
+    (work / "subs" / "blank").mkdir(parents=True)
+    nbformat.write(student, work / "subs" / "blank" / "ex3_dask.ipynb")
+    answered = nbformat.from_dict(student)
+    cells = [c for c in answered.cells if c.cell_type == "markdown" and "otter_answer_cell" in c.metadata.get("tags", [])]
+    assert cells, "ex3 has no written answer cell any more: update the test"
+    for cell in cells:
+        cell.source = "Dask records a lazy task graph of chunks and runs it in parallel, also on a cluster."
+    (work / "subs" / "answered").mkdir()
+    nbformat.write(answered, work / "subs" / "answered" / "ex3_dask.ipynb")
+    _grade(offline_pc, work / "subs", work / "out", exercise=3)
+    with open(work / "out" / "grades.csv", newline="") as f:
+        return {r["student"]: r for r in csv.DictReader(f)}, work / "out"
+
+
+@pytest.mark.services
+def test_an_untouched_written_answer_says_so(graded_ex3):
+    rows, out = graded_ex3
+    assert (rows["blank"]["status"], rows["blank"]["ex3_dask:q1"]) == ("graded", "not answered"), rows["blank"]
+    assert (rows["answered"]["status"], rows["answered"]["ex3_dask:q1"]) == ("graded", "pending"), rows["answered"]
+    page = (out / "written" / "ex3_dask_q1.html").read_text()
+    assert "Dask records a lazy task graph" in page and "not answered" in page
+    with open(out / "written" / "marks.csv", newline="") as f:
+        marks = {r["student"]: r["status"] for r in csv.DictReader(f)}
+    assert marks == {"answered": "pending", "blank": "not answered"}

@@ -345,7 +345,7 @@ def graded(offline_pc, tmp_path_factory):
     t0 = time.monotonic()
     try:
         results = grade_folder(subs, out, solutions, standin, runtime=rt, uid=UID, work_bytes=256 * sb.MiB,
-                               limits=sb.Limits(wall_seconds=60, address_space=4 * sb.GiB, processes=128),
+                               limits=sb.Limits(wall_seconds=90, address_space=4 * sb.GiB, processes=128),
                                say=lambda m: None)
     finally:
         del os.environ[SECRET_ENV]
