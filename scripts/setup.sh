@@ -22,7 +22,7 @@ fi
 
 say() { printf '\n==> %s\n' "$*"; }
 
-# --- Debian packages: PostgreSQL with PostGIS (pgstac needs both) ---------------------------
+# --- Debian packages: PostgreSQL with PostGIS (pgstac needs both), bubblewrap (grading sandbox)
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 have_postgis() { ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; }
 if [ -z "$(pg_bin)" ] || ! have_postgis || ! command -v gdalinfo >/dev/null || ! command -v node >/dev/null || ! command -v npm >/dev/null; then
@@ -43,14 +43,18 @@ if [ -z "$(pg_bin)" ] || ! have_postgis || ! command -v gdalinfo >/dev/null || !
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends $pkgs
 fi
 
-# --- Debian's chromium: the browser tests drive it with Playwright, which never downloads one ---
-if ! command -v chromium >/dev/null && ! command -v apt-get >/dev/null; then
-  echo "warning: chromium is not installed; the browser tests (tests/browser) need it at /usr/bin/chromium." >&2
-elif ! command -v chromium >/dev/null; then
-  say "Installing Chromium from Debian packages (browser tests)"
+# --- Debian's chromium (the browser tests drive it with Playwright, which never downloads one) and
+# --- bubblewrap (labhelpers grade runs each submission in its own sandbox) ---
+tools=""
+command -v chromium >/dev/null || tools="$tools chromium"
+command -v bwrap >/dev/null || tools="$tools bubblewrap"
+if [ -n "$tools" ] && ! command -v apt-get >/dev/null; then
+  echo "warning:$tools not installed; the browser tests need /usr/bin/chromium, grading needs bwrap." >&2
+elif [ -n "$tools" ]; then
+  say "Installing$tools from Debian packages"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends chromium \
-    || { $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends chromium; }
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends $tools \
+    || { $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends $tools; }
 fi
 
 # --- Python packages -------------------------------------------------------------------------

@@ -9,7 +9,11 @@ notebooks themselves:
 * ``swapped``: the solution with NDSI as (SWIR - green) / (SWIR + green): it passes the public
   tests (shape, range, consistency, figure) and must lose exactly the hidden truth tests;
 * ``crash``, ``loop``: a cell that raises, a cell that never ends (a short time limit);
-* ``junk``: a PDF, ``empty``: a zero-byte notebook, ``nochecks``: the check cells deleted.
+* ``junk``: a PDF, ``empty``: a zero-byte notebook;
+* ``nochecks``: the solution with its check cells deleted: the tests run outside the student's
+  kernel on its exported values, so it still gets full marks.
+
+Every submission runs sandboxed (grading needs root); the attacks are in test_grading_attacks.py.
 """
 
 from __future__ import annotations
@@ -22,11 +26,22 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from labhelpers_course import exercises, grade as grading
+from labhelpers_course import exercises
+from labhelpers_course.grade import sandbox as sb
+from labhelpers_course.grade.cli import standin_from_state
+from labhelpers_course.grade.folder import grade_folder
+from labhelpers_standin import runtime
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 300  # per notebook; the solution takes ~25 s at 200 m on 2 cores
 LOOP_TIMEOUT = 15  # the looping submission is graded on its own with a short limit
+
+
+def _grade(offline_pc, subs, out, timeout=TIMEOUT, **kwargs):
+    """``labhelpers grade`` on ``subs`` against the session's stand-in, with the student runtime."""
+    return grade_folder(subs, out, ROOT / "solutions", standin_from_state(offline_pc, say=lambda m: None),
+                        runtime=runtime.runtime_dir(), limits=sb.Limits(wall_seconds=timeout), say=lambda m: None,
+                        **kwargs)
 
 
 def test_exercises_in_sync_with_solutions():
@@ -100,8 +115,7 @@ def graded(offline_pc, tmp_path_factory):
     before = sorted(p.relative_to(subs) for p in subs.rglob("*"))
 
     out = work / "out"
-    results = grading.grade_folder(subs, out, exercise=1, timeout=TIMEOUT, parameters={"resolution": 200},
-                                   solutions=ROOT / "solutions", say=lambda m: None)
+    results = _grade(offline_pc, subs, out, exercise=1, parameters={"resolution": 200})
     assert sorted(p.relative_to(subs) for p in subs.rglob("*")) == before, "nothing written into submissions"
     with open(out / "grades.csv") as f:
         rows = {r["student"]: r for r in csv.DictReader(f)}
@@ -116,8 +130,7 @@ def looping(offline_pc, tmp_path_factory):
     nb.cells.insert(1, nbformat.v4.new_code_cell("while True:\n    pass"))
     (work / "subs").mkdir()
     nbformat.write(nb, work / "subs" / "loop_ex1_ndsi.ipynb")
-    (result,) = grading.grade_folder(work / "subs", work / "out", timeout=LOOP_TIMEOUT, solutions=ROOT / "solutions",
-                                    say=lambda m: None)
+    (result,) = _grade(offline_pc, work / "subs", work / "out", timeout=LOOP_TIMEOUT)
     return result
 
 
@@ -135,14 +148,14 @@ def test_solution_passes_its_hidden_tests(graded):
     rows, out, results = graded
     r = rows["solution"]
     assert (r["status"], r["score"], r["max"]) == ("graded", "10", "10"), r
-    assert all(t["passed"] for t in next(x for x in results if x.student == "solution").tests)
+    assert {t["state"] for t in next(x for x in results if x.student == "solution").tests} == {"passed"}
 
 
 @pytest.mark.services
 def test_swapped_bands_lose_exactly_the_truth_tests(graded):
     rows, _, results = graded
     r = next(x for x in results if x.student == "swapped")
-    failed = sorted((t["question"], t["hidden"]) for t in r.tests if not t["passed"])
+    failed = sorted((t["question"], t["hidden"]) for t in r.tests if t["state"] != "passed")
     assert failed == [("q1", True), ("q2", True)], failed  # snow/summer pattern and archive truth
     assert rows["swapped"]["score"] == "6"  # 10 - 2 - 2
 
@@ -152,7 +165,6 @@ def test_swapped_bands_lose_exactly_the_truth_tests(graded):
     ("crash", "raised RuntimeError: student bug in cell"),
     ("junk", "not a notebook (.pdf file)"),
     ("empty", "empty file"),
-    ("nochecks", "check cell(s) for q1, q2, q3"),
 ])
 def test_bad_submissions_score_zero_with_a_reason(graded, student, reason):
     rows, out, _ = graded
@@ -162,10 +174,17 @@ def test_bad_submissions_score_zero_with_a_reason(graded, student, reason):
     assert reason in (out / "feedback" / student / "ex1_ndsi.md").read_text()
 
 
+@pytest.mark.services
+def test_deleted_check_cells_change_nothing(graded):
+    """The tests run outside the student's kernel on its exported values: check cells decide nothing."""
+    rows, _, _ = graded
+    assert (rows["nochecks"]["status"], rows["nochecks"]["score"]) == ("graded", "10"), rows["nochecks"]
+
+
 def test_out_inside_submissions_is_refused(tmp_path):
     (tmp_path / "a.ipynb").write_text("{}")
-    with pytest.raises(ValueError, match="inside the submissions folder"):
-        grading.grade_folder(tmp_path, tmp_path / "grades", solutions=ROOT / "solutions")
+    with pytest.raises(ValueError, match="overlaps the submissions folder"):
+        grade_folder(tmp_path, tmp_path / "grades", ROOT / "solutions", None, runtime=tmp_path)
 
 
 @pytest.mark.services
@@ -192,8 +211,7 @@ def graded_ex2(offline_pc, tmp_path_factory):
     for student, change in {"solution": None, "noscale": _no_scale}.items():
         (work / "subs" / student).mkdir(parents=True)
         nbformat.write(_submission(solution, change), work / "subs" / student / "ex2_modis.ipynb")
-    grading.grade_folder(work / "subs", work / "out", exercise=2, timeout=TIMEOUT, solutions=ROOT / "solutions",
-                                    say=lambda m: None)
+    _grade(offline_pc, work / "subs", work / "out", exercise=2)
     with open(work / "out" / "grades.csv") as f:
         return {r["student"]: r for r in csv.DictReader(f)}
 
@@ -212,3 +230,35 @@ def test_ex2_without_the_scale_loses_exactly_the_scale_and_truth_points(graded_e
     # of 32767 left in pull the tile mean towards 0). Day count, trend and plot still pass.
     assert lost == ["ex2_modis:q1 - 2", "ex2_modis:q1 - 5"], r
     assert r["score"] == "6"
+
+
+@pytest.fixture(scope="module")
+def graded_ex3(offline_pc, tmp_path_factory):
+    """Exercise 3 (a written answer) submitted untouched and answered, graded once."""
+    work = tmp_path_factory.mktemp("grading_ex3")
+    dist = exercises.assign(ROOT / "solutions" / "ex3_dask.ipynb", work / "dist")
+    student = nbformat.read(dist / "student" / "ex3_dask.ipynb", as_version=4)
+    (work / "subs" / "blank").mkdir(parents=True)
+    nbformat.write(student, work / "subs" / "blank" / "ex3_dask.ipynb")
+    answered = nbformat.from_dict(student)
+    cells = [c for c in answered.cells if c.cell_type == "markdown" and "otter_answer_cell" in c.metadata.get("tags", [])]
+    assert cells, "ex3 has no written answer cell any more: update the test"
+    for cell in cells:
+        cell.source = "Dask records a lazy task graph of chunks and runs it in parallel, also on a cluster."
+    (work / "subs" / "answered").mkdir()
+    nbformat.write(answered, work / "subs" / "answered" / "ex3_dask.ipynb")
+    _grade(offline_pc, work / "subs", work / "out", exercise=3)
+    with open(work / "out" / "grades.csv", newline="") as f:
+        return {r["student"]: r for r in csv.DictReader(f)}, work / "out"
+
+
+@pytest.mark.services
+def test_an_untouched_written_answer_says_so(graded_ex3):
+    rows, out = graded_ex3
+    assert (rows["blank"]["status"], rows["blank"]["ex3_dask:q1"]) == ("graded", "not answered"), rows["blank"]
+    assert (rows["answered"]["status"], rows["answered"]["ex3_dask:q1"]) == ("graded", "pending"), rows["answered"]
+    page = (out / "written" / "ex3_dask_q1.html").read_text()
+    assert "Dask records a lazy task graph" in page and "not answered" in page
+    with open(out / "written" / "marks.csv", newline="") as f:
+        marks = {r["student"]: r["status"] for r in csv.DictReader(f)}
+    assert marks == {"answered": "pending", "blank": "not answered"}
