@@ -38,10 +38,6 @@ TIMEOUT = "5"  # LABHELPERS_TIMEOUT for the lab's calls here
 RESULTS: dict[str, float] = {}  # fault -> seconds to the clear error (printed at the end with -s)
 
 
-def _ports() -> services.Ports:
-    return private_ports(10)
-
-
 @pytest.fixture(scope="module")
 def standin():
     """A private stand-in (tiny archive) with the lab pointed at it; stopped and removed at the end."""
@@ -50,7 +46,7 @@ def standin():
     folder = Path(tempfile.mkdtemp(prefix="labhelpers-faults-"))
     folder.chmod(0o755)  # PostgreSQL's account must be able to enter it
     archive = tinyarchive.build(folder / "archive" / "ci")
-    ports = _ports()
+    ports = private_ports(10)
     import dask
 
     # The session's stand-in wrote its gateway into dask's config (.venv/etc/dask/gateway.yaml), which

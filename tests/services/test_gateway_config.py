@@ -116,10 +116,6 @@ def test_a_bare_gateway_cluster_in_an_empty_environment_runs_the_labs_adapt(offl
     print(f"\nstand-in adapt(4, 24): {result}")
 
 
-def _port_block() -> services.Ports:
-    return private_ports(40)
-
-
 def test_up_and_down_of_a_second_stand_in_write_and_remove_exactly_their_own_file(offline_pc, monkeypatch):
     """A private stand-in (the tiny archive) in the same Python environment: while the session's is
     running its file stays; once it is moved aside, the private one's up writes and its down removes."""
@@ -134,14 +130,14 @@ def test_up_and_down_of_a_second_stand_in_write_and_remove_exactly_their_own_fil
     said = []
     try:
         session_text = path.read_text()
-        services.up("ci", _port_block(), archive=archive, say=said.append)
+        services.up("ci", private_ports(40), archive=archive, say=said.append)
         assert path.read_text() == session_text  # the running session stand-in keeps its file ...
         assert any("still running" in m for m in said), said
         services.down(say=said.append)
         assert path.read_text() == session_text  # ... and the private down leaves it alone
         shutil.move(path, aside)
 
-        state = services.up("ci", _port_block(), archive=archive, say=said.append)
+        state = services.up("ci", private_ports(40), archive=archive, say=said.append)
         assert daskconfig.owner(path) == str(folder) and stat.S_IMODE(path.stat().st_mode) == 0o600
         probe = "from dask_gateway import Gateway; g = Gateway(); print(g.address, g.list_clusters()); g.close()"
         r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,

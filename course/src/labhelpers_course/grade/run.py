@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 from labhelpers_course.errors import GradingError, SandboxError
 from labhelpers_course.grade import sandbox as sb
 from labhelpers_course.grade.exercise import checksums
+from labhelpers_course.grade.programs import netfilter
 
 __all__ = ["Machine", "Standin", "NotebookRun", "FilterStats", "run_notebook", "run_tests"]
 
@@ -86,16 +87,8 @@ class Standin:
 
 
 @dataclass
-class FilterStats:
-    """The network filter's statistics of one run (see ``programs/netfilter.py``)."""
-
-    allowed: int = 0
-    denied: int = 0
-    bytes_out: int = 0
-    upstream_failures: int = 0
-    upstream_5xx: int = 0
-    denied_samples: list[str] = field(default_factory=list)
-    failure_samples: list[str] = field(default_factory=list)
+class FilterStats(netfilter.Stats):
+    """The network filter's statistics of one run: the fields its program reports (``programs/netfilter.py``)."""
 
     @property
     def failed(self) -> bool:
